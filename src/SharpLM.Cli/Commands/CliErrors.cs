@@ -1,0 +1,23 @@
+// Turns expected failures (bad input files, bad arguments) into one clear line and exit code 1,
+// instead of a stack trace. Unexpected exceptions still surface with their trace.
+using Spectre.Console;
+
+namespace SharpLM.Cli.Commands;
+
+/// <summary>An error whose message is meant for the user as it stands.</summary>
+public sealed class UserFacingException(string message, Exception? inner = null) : Exception(message, inner);
+
+internal static class CliErrors
+{
+    /// <summary>Runs a verb body; user-facing errors become one red line and exit code 1.</summary>
+    public static int Run(Func<int> body)
+    {
+        try { return body(); }
+        catch (Exception e) when (e is UserFacingException or InvalidDataException or FileNotFoundException
+                                    or DirectoryNotFoundException or ArgumentException or FormatException)
+        {
+            AnsiConsole.MarkupLine($"[red]error:[/] {Markup.Escape(e.Message)}");
+            return 1;
+        }
+    }
+}

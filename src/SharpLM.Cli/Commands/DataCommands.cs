@@ -1,0 +1,13 @@
+// `sharplm data …`: the data pipeline from raw pages to clean, deduplicated documents.
+using System.CommandLine;
+
+namespace SharpLM.Cli.Commands;
+
+internal static class DataCommands
+{
+    public static Command Create()
+    {
+        var cmd = new Command("data", "Extract, filter, deduplicate and shard documents.");
+        return cmd;
+    }
+}
