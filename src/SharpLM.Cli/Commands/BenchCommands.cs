@@ -1,6 +1,7 @@
 // `sharplm bench …`: every benchmark verb. Each prints a table, or JSON lines with --json
 // (see Bench/BenchReport.cs for the contract).
 using System.CommandLine;
+using SharpLM.Cli.Bench;
 
 namespace SharpLM.Cli.Commands;
 
@@ -15,6 +16,9 @@ internal static class BenchCommands
     public static Command Create()
     {
         var bench = new Command("bench", "Measure speed against this machine's peak or a peer, measured in the same run.");
+        // Each area owns its verbs in its own file under Bench/.
+        foreach (var c in new[] { EngineBench.Create(), TokenizerBench.Create(), DataBench.Create() })
+            foreach (var sub in c) bench.Subcommands.Add(sub);
         return bench;
     }
 }
