@@ -8,6 +8,7 @@ internal static class DataCommands
     public static Command Create()
     {
         var cmd = new Command("data", "Extract, filter, deduplicate and shard documents.");
+        foreach (var sub in DataDedupCommands.Create()) cmd.Subcommands.Add(sub);
         return cmd;
     }
 }
