@@ -1,0 +1,95 @@
+using SharpLM.Tensors.Threading;
+
+namespace SharpLM.Tensors.Tests.Core;
+
+public sealed unsafe class WorkerPoolTests
+{
+    private struct SquareBody : IParallelBody
+    {
+        public long* Out;
+        public int* Visits;
+        public readonly void Execute(int start, int end)
+        {
+            for (int i = start; i < end; i++)
+            {
+                Out[i] = (long)i * i;
+                Interlocked.Increment(ref Visits[i]);
+            }
+        }
+    }
+
+    [Theory]
+    [InlineData(1, 1)]
+    [InlineData(7, 3)]
+    [InlineData(1000, 1)]
+    [InlineData(100_003, 64)]
+    public void EveryIndexRunsExactlyOnce(int count, int grain)
+    {
+        var outp = new long[count];
+        var visits = new int[count];
+        fixed (long* o = outp) fixed (int* v = visits)
+        {
+            var body = new SquareBody { Out = o, Visits = v };
+            for (int rep = 0; rep < 20; rep++) WorkerPool.For(count, grain, ref body);
+        }
+        for (int i = 0; i < count; i++)
+        {
+            Assert.Equal((long)i * i, outp[i]);
+            Assert.Equal(20, visits[i]);
+        }
+    }
+
+    private struct NestedBody : IParallelBody
+    {
+        public long* Out;
+        public readonly void Execute(int start, int end)
+        {
+            for (int i = start; i < end; i++)
+            {
+                // Nested calls run inline on the worker: the inner body must still cover its range.
+                var sum = new SumInto { Out = Out + i * 4L };
+                WorkerPool.For(4, 1, ref sum);
+            }
+        }
+    }
+
+    private struct SumInto : IParallelBody
+    {
+        public long* Out;
+        public readonly void Execute(int start, int end)
+        {
+            for (int i = start; i < end; i++) Out[i] = i + 1;
+        }
+    }
+
+    [Fact]
+    public void NestedCallsRunInline()
+    {
+        var outp = new long[64 * 4];
+        fixed (long* o = outp)
+        {
+            var body = new NestedBody { Out = o };
+            WorkerPool.For(64, 1, ref body);
+        }
+        for (int i = 0; i < 64; i++)
+            for (int k = 0; k < 4; k++) Assert.Equal(k + 1, outp[i * 4 + k]);
+    }
+
+    private struct ThrowingBody : IParallelBody
+    {
+        public readonly void Execute(int start, int end)
+        {
+            if (start <= 50 && 50 < end) throw new InvalidOperationException("index 50");
+        }
+    }
+
+    [Fact]
+    public void ExceptionsReachTheCaller()
+    {
+        var body = new ThrowingBody();
+        var e = Assert.ThrowsAny<Exception>(() => WorkerPool.For(100, 1, ref body));
+        Assert.Contains("index 50", e.ToString());
+        // The pool still works afterwards.
+        EveryIndexRunsExactlyOnce(1000, 7);
+    }
+}
