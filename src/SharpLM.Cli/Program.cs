@@ -7,5 +7,6 @@ var root = new RootCommand("SharpLM: build a language model end to end in C# —
 root.Subcommands.Add(BenchCommands.Create());
 root.Subcommands.Add(TokenizerCommands.Create());
 root.Subcommands.Add(DataCommands.Create());
+root.Subcommands.Add(ShardCommands.Create());
 root.Subcommands.Add(QuickstartCommand.Create());
 return await root.Parse(args).InvokeAsync();
