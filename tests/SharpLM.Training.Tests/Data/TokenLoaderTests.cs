@@ -155,3 +155,42 @@ public sealed class TokenLoaderTests : IDisposable
         Assert.Throws<FileNotFoundException>(() => TokenLoader.Find(_dir, "test_"));
     }
 }
+
+public sealed class TokenLoaderResumeTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("sharplm-resume-").FullName;
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    [Fact]
+    public void PositionSurvivesTrainerStateJson()
+    {
+        int t = 0;
+        var docs = Enumerable.Range(0, 40).Select(i => Enumerable.Range(0, 5 + i % 17).Select(_ => t++).ToArray()).ToArray();
+        string a = TokenShardTests.Write(_dir, "train_000.bin", 100_000, docs);
+        var opts = new LoaderOptions(2, 6, SamplingMode.Random, Seed: 0xDEADBEEFCAFEF00DUL, AlignToDocuments: true);
+        var buf = new int[2 * 7];
+        using var l = new TokenLoader([a], opts);
+        for (int i = 0; i < 13; i++) l.NextBatch(buf);
+        var json = new SharpLM.Training.Checkpoints.TrainerState { Step = 13, DataPosition = l.Position }.ToJson();
+        var want = new List<int[]>();
+        for (int i = 0; i < 9; i++) { l.NextBatch(buf); want.Add((int[])buf.Clone()); }
+
+        var state = SharpLM.Training.Checkpoints.TrainerState.Parse(json, "trainer_state.json");
+        using var r = new TokenLoader([a], state.DataPosition!.Options);
+        r.Restore(state.DataPosition);
+        for (int i = 0; i < 9; i++) { r.NextBatch(buf); Assert.Equal(want[i], buf); }
+    }
+
+    [Fact]
+    public void ValidationLoaderResetsToTheSameBatches()
+    {
+        string v = TokenShardTests.Write(_dir, "val_000.bin", 1000, Enumerable.Range(0, 300).Select(i => i % 1000).ToArray());
+        using var val = new TokenLoader(TokenLoader.Find(_dir, "val_"), new LoaderOptions(4, 16, SamplingMode.Sequential));
+        var buf = new int[4 * 17];
+        var first = new List<int[]>();
+        for (int i = 0; i < 3; i++) { val.NextBatch(buf); first.Add((int[])buf.Clone()); }
+        val.Reset();
+        for (int i = 0; i < 3; i++) { val.NextBatch(buf); Assert.Equal(first[i], buf); }
+        Assert.Equal(Enumerable.Range(0, 17), first[0][..17]);
+    }
+}

@@ -83,3 +83,30 @@ public sealed class ScheduleTests
         Assert.Throws<ArgumentException>(() => new BatchPlan(4096, 0, 1024).AccumulationSteps);
     }
 }
+
+public sealed class CosineAgainstTorchTests
+{
+    // Golden values from torch.optim.lr_scheduler (LinearLR → CosineAnnealingLR), reference/formats/make_schedules.py.
+    [Fact]
+    public void MatchesPyTorchSchedulers()
+    {
+        string path = Path.Combine(AppContext.BaseDirectory, "Fixtures", "cosine_schedule.json");
+        using var doc = System.Text.Json.JsonDocument.Parse(File.ReadAllText(path));
+        int cases = 0;
+        foreach (var c in doc.RootElement.GetProperty("cases").EnumerateArray())
+        {
+            var s = new CosineSchedule(c.GetProperty("max_lr").GetDouble(), c.GetProperty("min_lr").GetDouble(),
+                                       c.GetProperty("warmup").GetInt64(), c.GetProperty("total").GetInt64());
+            long step = 0;
+            foreach (var lr in c.GetProperty("lr").EnumerateArray())
+            {
+                double want = lr.GetDouble();
+                Assert.True(Math.Abs(s.At(step) - want) <= 1e-12 * Math.Max(1, Math.Abs(want)), $"case {cases} step {step}: {s.At(step)} vs torch {want}");
+                step++;
+            }
+            Assert.Equal(s.TotalSteps, step);
+            cases++;
+        }
+        Assert.Equal(3, cases);
+    }
+}
