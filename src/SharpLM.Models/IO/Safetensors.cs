@@ -18,6 +18,7 @@
 using System.Buffers.Binary;
 using System.IO.MemoryMappedFiles;
 using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 using System.Text;
 using System.Text.Json;
 using SharpLM.Tensors;
@@ -219,17 +220,40 @@ public sealed unsafe class SafetensorsFile : IDisposable
         switch (t.DType)
         {
             case SafetensorsDType.F32:
-                for (int i = 0; i < dst.Length; i++) dst[i] = BinaryPrimitives.ReadSingleLittleEndian(src.Slice(i * 4));
+                if (BitConverter.IsLittleEndian) MemoryMarshal.Cast<byte, float>(src).CopyTo(dst);
+                else for (int i = 0; i < dst.Length; i++) dst[i] = BinaryPrimitives.ReadSingleLittleEndian(src.Slice(i * 4));
                 break;
             case SafetensorsDType.BF16:
-                for (int i = 0; i < dst.Length; i++) dst[i] = BFloat16.ToFloat(BinaryPrimitives.ReadUInt16LittleEndian(src.Slice(i * 2)));
+                if (BitConverter.IsLittleEndian) WidenBF16(MemoryMarshal.Cast<byte, ushort>(src), dst);
+                else for (int i = 0; i < dst.Length; i++) dst[i] = BFloat16.ToFloat(BinaryPrimitives.ReadUInt16LittleEndian(src.Slice(i * 2)));
                 break;
             case SafetensorsDType.F16:
-                for (int i = 0; i < dst.Length; i++) dst[i] = (float)BinaryPrimitives.ReadHalfLittleEndian(src.Slice(i * 2));
+                if (BitConverter.IsLittleEndian) System.Numerics.Tensors.TensorPrimitives.ConvertToSingle(MemoryMarshal.Cast<byte, Half>(src), dst);
+                else for (int i = 0; i < dst.Length; i++) dst[i] = (float)BinaryPrimitives.ReadHalfLittleEndian(src.Slice(i * 2));
                 break;
             default:
                 throw new InvalidDataException($"{Path}: tensor '{name}' has dtype {t.DType}; expected F32, BF16 or F16 to read as f32");
         }
+    }
+
+    /// <summary>bf16 → f32 is a 16-bit left shift: widen 8 (or 16) halves at a time, scalar tail (BFloat16.ToFloat is the oracle).</summary>
+    internal static void WidenBF16(ReadOnlySpan<ushort> src, Span<float> dst)
+    {
+        if (dst.Length < src.Length) throw new ArgumentException($"destination holds {dst.Length} floats, source has {src.Length} bf16 values");
+        int i = 0;
+        if (Vector256.IsHardwareAccelerated)
+        {
+            ref ushort s0 = ref MemoryMarshal.GetReference(src);
+            ref float d0 = ref MemoryMarshal.GetReference(dst);
+            for (; i + 16 <= src.Length; i += 16)
+            {
+                var v = Vector256.LoadUnsafe(ref s0, (nuint)i);
+                var (lo, hi) = Vector256.Widen(v);
+                Vector256.ShiftLeft(lo, 16).AsSingle().StoreUnsafe(ref d0, (nuint)i);
+                Vector256.ShiftLeft(hi, 16).AsSingle().StoreUnsafe(ref d0, (nuint)(i + 8));
+            }
+        }
+        for (; i < src.Length; i++) dst[i] = BFloat16.ToFloat(src[i]);
     }
 
     /// <summary>Reads an I32 tensor into <paramref name="dst"/>.</summary>
@@ -239,7 +263,8 @@ public sealed unsafe class SafetensorsFile : IDisposable
         if (t.DType != SafetensorsDType.I32) throw new InvalidDataException($"{Path}: tensor '{name}' has dtype {t.DType}; expected I32");
         if (dst.Length != t.ElementCount) throw new ArgumentException($"{Path}: tensor '{name}' has {t.ElementCount} elements {t.ShapeText}, destination has {dst.Length}");
         var src = Bytes(name);
-        for (int i = 0; i < dst.Length; i++) dst[i] = BinaryPrimitives.ReadInt32LittleEndian(src.Slice(i * 4));
+        if (BitConverter.IsLittleEndian) MemoryMarshal.Cast<byte, int>(src).CopyTo(dst);
+        else for (int i = 0; i < dst.Length; i++) dst[i] = BinaryPrimitives.ReadInt32LittleEndian(src.Slice(i * 4));
     }
 
     /// <summary>A new array holding the tensor widened to f32.</summary>

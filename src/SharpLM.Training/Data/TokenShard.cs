@@ -7,6 +7,8 @@
 using System.Buffers.Binary;
 using System.IO.MemoryMappedFiles;
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 
 namespace SharpLM.Training.Data;
 
@@ -147,15 +149,34 @@ public sealed unsafe class TokenShard : IDisposable
         if (Width == 2)
         {
             ushort* p = (ushort*)(_tokens + start * 2);
-            if (BitConverter.IsLittleEndian) for (int i = 0; i < dst.Length; i++) dst[i] = p[i];
+            if (BitConverter.IsLittleEndian) WidenUInt16(new ReadOnlySpan<ushort>(p, dst.Length), dst);
             else for (int i = 0; i < dst.Length; i++) dst[i] = BinaryPrimitives.ReverseEndianness(p[i]);
         }
         else
         {
             uint* p = (uint*)(_tokens + start * 4);
-            if (BitConverter.IsLittleEndian) for (int i = 0; i < dst.Length; i++) dst[i] = (int)p[i];
+            if (BitConverter.IsLittleEndian) new ReadOnlySpan<int>(p, dst.Length).CopyTo(dst); // ids < VocabSize ≤ int.MaxValue
             else for (int i = 0; i < dst.Length; i++) dst[i] = (int)BinaryPrimitives.ReverseEndianness(p[i]);
         }
+    }
+
+    /// <summary>uint16 → int32 zero-extension, 16 at a time with a scalar tail (the scalar loop is the oracle).</summary>
+    internal static void WidenUInt16(ReadOnlySpan<ushort> src, Span<int> dst)
+    {
+        if (dst.Length < src.Length) throw new ArgumentException($"destination holds {dst.Length} ints, source has {src.Length} tokens");
+        int i = 0;
+        if (Vector256.IsHardwareAccelerated)
+        {
+            ref ushort s0 = ref MemoryMarshal.GetReference(src);
+            ref int d0 = ref MemoryMarshal.GetReference(dst);
+            for (; i + 16 <= src.Length; i += 16)
+            {
+                var (lo, hi) = Vector256.Widen(Vector256.LoadUnsafe(ref s0, (nuint)i));
+                lo.AsInt32().StoreUnsafe(ref d0, (nuint)i);
+                hi.AsInt32().StoreUnsafe(ref d0, (nuint)(i + 8));
+            }
+        }
+        for (; i < src.Length; i++) dst[i] = src[i];
     }
 
     /// <summary>Scans every token: each must be below <see cref="VocabSize"/> and the checksum must match. Throws naming the file and position.</summary>

@@ -242,3 +242,22 @@ public sealed class SafetensorsTests : IDisposable
         Assert.Equal([1f], f.ReadF32("a\"b\\c\nd\u0001é"));
     }
 }
+
+public sealed class WidenTests
+{
+    [Fact]
+    public void VectorBf16WideningMatchesScalarForEveryBitPatternAndLength()
+    {
+        var all = new ushort[65536];
+        for (int i = 0; i < all.Length; i++) all[i] = (ushort)i;
+        var got = new float[all.Length];
+        SafetensorsFile.WidenBF16(all, got);
+        for (int i = 0; i < all.Length; i++) Assert.Equal(BitConverter.SingleToUInt32Bits(BFloat16.ToFloat(all[i])), BitConverter.SingleToUInt32Bits(got[i]));
+        for (int n = 0; n <= 40; n++) // every tail length
+        {
+            var d = new float[n];
+            SafetensorsFile.WidenBF16(all.AsSpan(1000, n), d);
+            for (int i = 0; i < n; i++) Assert.Equal(BFloat16.ToFloat(all[1000 + i]), d[i]);
+        }
+    }
+}

@@ -174,3 +174,22 @@ public sealed class TokenShardTests : IDisposable
             Assert.Contains("token 1000 at position 2", Assert.Throws<InvalidDataException>(s.VerifyTokens).Message);
     }
 }
+
+public sealed class WidenUInt16Tests
+{
+    [Fact]
+    public void MatchesScalarForEveryValueAndTailLength()
+    {
+        var all = new ushort[65536 + 37];
+        for (int i = 0; i < all.Length; i++) all[i] = (ushort)(i * 40503);
+        for (int n = 0; n <= 40; n++)
+        {
+            var d = new int[n];
+            TokenShard.WidenUInt16(all.AsSpan(3, n), d);
+            for (int i = 0; i < n; i++) Assert.Equal(all[3 + i], d[i]);
+        }
+        var full = new int[all.Length];
+        TokenShard.WidenUInt16(all, full);
+        for (int i = 0; i < all.Length; i++) Assert.Equal(all[i], full[i]);
+    }
+}
