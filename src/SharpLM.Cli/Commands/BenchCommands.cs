@@ -17,7 +17,7 @@ internal static class BenchCommands
     {
         var bench = new Command("bench", "Measure speed against this machine's peak or a peer, measured in the same run.");
         // Each area owns its verbs in its own file under Bench/.
-        foreach (var c in new[] { EngineBench.Create(), TokenizerBench.Create(), DataBench.Create() })
+        foreach (var c in new[] { EngineBench.Create(), TokenizerBench.Create(), DataBench.Create(), [KernelsBench.Create()] })
             foreach (var sub in c) bench.Subcommands.Add(sub);
         return bench;
     }

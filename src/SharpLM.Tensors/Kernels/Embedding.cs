@@ -1,0 +1,69 @@
+// Token embedding lookup: forward gathers rows out[bt] = wte[ids[bt]]; backward scatter-adds
+// dwte[ids[bt]] += dout[bt]. The backward is parallel over blocks of channels: each task walks every
+// row in order for its own channels, so no two threads touch the same element and the summation order
+// is fixed (no atomics, bit-identical for any thread count). Ids are validated before any write.
+// What it is not: position embeddings (a plain add of a wpe slice) or a sparse-gradient format.
+using SharpLM.Tensors.Threading;
+
+namespace SharpLM.Tensors.Kernels;
+
+/// <summary>Embedding gather / scatter-add. Shapes: ids (BT); wte, dwte (V, C); out, dout (BT, C).</summary>
+public static unsafe class Embedding
+{
+    /// <summary>out[bt, :] = wte[ids[bt], :].</summary>
+    public static void Forward(float* output, int* ids, float* wte, int BT, int C, int V)
+    {
+        Check(ids, BT, V);
+        var body = new Fwd { Out = output, Ids = ids, Wte = wte, C = C };
+        WorkerPool.For(BT, Math.Max(1, 8192 / Math.Max(1, C)), ref body);
+    }
+
+    private struct Fwd : IParallelBody
+    {
+        public float* Out, Wte; public int* Ids; public int C;
+        public readonly void Execute(int start, int end)
+        {
+            long bytes = (long)C * sizeof(float);
+            for (int r = start; r < end; r++) Buffer.MemoryCopy(Wte + (long)Ids[r] * C, Out + (long)r * C, bytes, bytes);
+        }
+    }
+
+    /// <summary>dwte[ids[bt], :] += dout[bt, :], deterministically.</summary>
+    public static void Backward(float* dwte, float* dout, int* ids, int BT, int C, int V)
+    {
+        Check(ids, BT, V);
+        const int ColBlock = 64;
+        var body = new Bwd { Dwte = dwte, Dout = dout, Ids = ids, BT = BT, C = C, Block = ColBlock };
+        WorkerPool.For((C + ColBlock - 1) / ColBlock, 1, ref body);
+    }
+
+    private struct Bwd : IParallelBody
+    {
+        public float* Dwte, Dout; public int* Ids; public int BT, C, Block;
+        public readonly void Execute(int start, int end)
+        {
+            int c0 = start * Block, c1 = Math.Min(C, end * Block);
+            for (int r = 0; r < BT; r++)
+                Simd.Add(Dout + (long)r * C + c0, Dwte + (long)Ids[r] * C + c0, c1 - c0);
+        }
+    }
+
+    private static void Check(int* ids, int BT, int V)
+    {
+        for (int r = 0; r < BT; r++)
+            if ((uint)ids[r] >= (uint)V) throw new ArgumentOutOfRangeException(nameof(ids), $"embedding: token id {ids[r]} at position {r} is outside the vocabulary [0, {V})");
+    }
+
+    /// <summary>Scalar twin of <see cref="Backward"/> (double accumulation per vocabulary row).</summary>
+    public static void BackwardReference(Span<float> dwte, ReadOnlySpan<float> dout, ReadOnlySpan<int> ids, int BT, int C)
+    {
+        var acc = new Dictionary<int, double[]>();
+        for (int r = 0; r < BT; r++)
+        {
+            if (!acc.TryGetValue(ids[r], out var a)) acc[ids[r]] = a = new double[C];
+            for (int c = 0; c < C; c++) a[c] += dout[r * C + c];
+        }
+        foreach (var (id, a) in acc)
+            for (int c = 0; c < C; c++) dwte[id * C + c] = (float)(dwte[id * C + c] + a[c]);
+    }
+}

@@ -1,0 +1,158 @@
+// Small vector helpers the kernels share (row sums, dot products, scaled adds) with a fixed
+// reduction order for a given length and machine, so results are deterministic. Vector512 when the
+// CPU accelerates it, Vector256 otherwise, scalar tails.
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+
+namespace SharpLM.Tensors.Kernels;
+
+internal static unsafe class Simd
+{
+    /// <summary>Σ x[i].</summary>
+    public static float Sum(float* x, int n)
+    {
+        int i = 0; float s = 0;
+        if (Vector512.IsHardwareAccelerated && n >= 16)
+        {
+            var a = Vector512<float>.Zero;
+            for (; i + 16 <= n; i += 16) a += Vector512.Load(x + i);
+            s = Vector512.Sum(a);
+        }
+        else if (Vector256.IsHardwareAccelerated && n >= 8)
+        {
+            var a = Vector256<float>.Zero;
+            for (; i + 8 <= n; i += 8) a += Vector256.Load(x + i);
+            s = Vector256.Sum(a);
+        }
+        for (; i < n; i++) s += x[i];
+        return s;
+    }
+
+    /// <summary>Σ x[i]·y[i].</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float Dot(float* x, float* y, int n)
+    {
+        int i = 0; float s = 0;
+        if (Vector512.IsHardwareAccelerated && n >= 16)
+        {
+            var a = Vector512<float>.Zero;
+            for (; i + 16 <= n; i += 16) a = Vector512.FusedMultiplyAdd(Vector512.Load(x + i), Vector512.Load(y + i), a);
+            s = Vector512.Sum(a);
+        }
+        else if (Vector256.IsHardwareAccelerated && n >= 8)
+        {
+            var a = Vector256<float>.Zero;
+            for (; i + 8 <= n; i += 8) a = Vector256.FusedMultiplyAdd(Vector256.Load(x + i), Vector256.Load(y + i), a);
+            s = Vector256.Sum(a);
+        }
+        for (; i < n; i++) s = MathF.FusedMultiplyAdd(x[i], y[i], s);
+        return s;
+    }
+
+    /// <summary>Σ (x[i] − m)².</summary>
+    public static float SumSqDiff(float* x, float m, int n)
+    {
+        int i = 0; float s = 0;
+        if (Vector512.IsHardwareAccelerated && n >= 16)
+        {
+            var a = Vector512<float>.Zero; var mv = Vector512.Create(m);
+            for (; i + 16 <= n; i += 16) { var d = Vector512.Load(x + i) - mv; a = Vector512.FusedMultiplyAdd(d, d, a); }
+            s = Vector512.Sum(a);
+        }
+        else if (Vector256.IsHardwareAccelerated && n >= 8)
+        {
+            var a = Vector256<float>.Zero; var mv = Vector256.Create(m);
+            for (; i + 8 <= n; i += 8) { var d = Vector256.Load(x + i) - mv; a = Vector256.FusedMultiplyAdd(d, d, a); }
+            s = Vector256.Sum(a);
+        }
+        for (; i < n; i++) { float d = x[i] - m; s = MathF.FusedMultiplyAdd(d, d, s); }
+        return s;
+    }
+
+    /// <summary>y[i] += a·x[i].</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Axpy(float a, float* x, float* y, int n)
+    {
+        int i = 0;
+        if (Vector512.IsHardwareAccelerated)
+        {
+            var av = Vector512.Create(a);
+            for (; i + 16 <= n; i += 16) Vector512.FusedMultiplyAdd(av, Vector512.Load(x + i), Vector512.Load(y + i)).Store(y + i);
+        }
+        if (Vector256.IsHardwareAccelerated)
+        {
+            var av = Vector256.Create(a);
+            for (; i + 8 <= n; i += 8) Vector256.FusedMultiplyAdd(av, Vector256.Load(x + i), Vector256.Load(y + i)).Store(y + i);
+        }
+        for (; i < n; i++) y[i] = MathF.FusedMultiplyAdd(a, x[i], y[i]);
+    }
+
+    /// <summary>y[i] *= a.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Scale(float a, float* y, int n)
+    {
+        int i = 0;
+        if (Vector512.IsHardwareAccelerated)
+        {
+            var av = Vector512.Create(a);
+            for (; i + 16 <= n; i += 16) (Vector512.Load(y + i) * av).Store(y + i);
+        }
+        if (Vector256.IsHardwareAccelerated)
+        {
+            var av = Vector256.Create(a);
+            for (; i + 8 <= n; i += 8) (Vector256.Load(y + i) * av).Store(y + i);
+        }
+        for (; i < n; i++) y[i] *= a;
+    }
+
+    /// <summary>y[i] += x[i].</summary>
+    public static void Add(float* x, float* y, int n)
+    {
+        int i = 0;
+        if (Vector512.IsHardwareAccelerated)
+            for (; i + 16 <= n; i += 16) (Vector512.Load(y + i) + Vector512.Load(x + i)).Store(y + i);
+        if (Vector256.IsHardwareAccelerated)
+            for (; i + 8 <= n; i += 8) (Vector256.Load(y + i) + Vector256.Load(x + i)).Store(y + i);
+        for (; i < n; i++) y[i] += x[i];
+    }
+
+    /// <summary>max x[i] (n ≥ 1).</summary>
+    public static float Max(float* x, int n)
+    {
+        int i = 0; float m = float.NegativeInfinity;
+        if (Vector512.IsHardwareAccelerated && n >= 16)
+        {
+            var a = Vector512.Create(float.NegativeInfinity);
+            for (; i + 16 <= n; i += 16) a = Vector512.Max(a, Vector512.Load(x + i));
+            for (int j = 0; j < 16; j++) m = MathF.Max(m, a[j]);
+        }
+        else if (Vector256.IsHardwareAccelerated && n >= 8)
+        {
+            var a = Vector256.Create(float.NegativeInfinity);
+            for (; i + 8 <= n; i += 8) a = Vector256.Max(a, Vector256.Load(x + i));
+            for (int j = 0; j < 8; j++) m = MathF.Max(m, a[j]);
+        }
+        for (; i < n; i++) m = MathF.Max(m, x[i]);
+        return m;
+    }
+
+    /// <summary>y[i] = e^(x[i] − m); returns Σ y[i].</summary>
+    public static float ExpSub(float* x, float m, float* y, int n)
+    {
+        int i = 0; float s = 0;
+        if (Vector512.IsHardwareAccelerated && n >= 16)
+        {
+            var a = Vector512<float>.Zero; var mv = Vector512.Create(m);
+            for (; i + 16 <= n; i += 16) { var e = FastMath.Exp(Vector512.Load(x + i) - mv); e.Store(y + i); a += e; }
+            s = Vector512.Sum(a);
+        }
+        else if (Vector256.IsHardwareAccelerated && n >= 8)
+        {
+            var a = Vector256<float>.Zero; var mv = Vector256.Create(m);
+            for (; i + 8 <= n; i += 8) { var e = FastMath.Exp(Vector256.Load(x + i) - mv); e.Store(y + i); a += e; }
+            s = Vector256.Sum(a);
+        }
+        for (; i < n; i++) { float e = FastMath.Exp(x[i] - m); y[i] = e; s += e; }
+        return s;
+    }
+}

@@ -1,0 +1,56 @@
+using SharpLM.Tensors.Kernels;
+
+namespace SharpLM.Tensors.Tests.Kernels;
+
+public sealed class FastMathTests
+{
+    [Fact]
+    public void ExpRelativeErrorBelow2Point5e7OverTheUsedRange()
+    {
+        // every 97th float bit pattern in [-103, 88.7] plus a dense sweep of [-20, 20]
+        var xs = new List<float>();
+        for (double x = -103; x <= 88.7; x += 0.0137) xs.Add((float)x);
+        for (double x = -20; x <= 20; x += 1e-4) xs.Add((float)x);
+        var arr = xs.ToArray();
+        var vec = new float[arr.Length];
+        FastMath.Exp(arr, vec);
+        double worst = 0;
+        for (int i = 0; i < arr.Length; i++)
+        {
+            double e = Math.Exp(arr[i]);
+            if (e < 1.2e-38) continue; // subnormal results: relative error is not meaningful
+            double rs = Math.Abs(FastMath.Exp(arr[i]) - e) / e, rv = Math.Abs(vec[i] - e) / e;
+            worst = Math.Max(worst, Math.Max(rs, rv));
+            Assert.Equal(FastMath.Exp(arr[i]), vec[i]); // vector and scalar forms agree bit for bit
+        }
+        Assert.True(worst < 2.5e-7, $"max relative error {worst:G3}");
+    }
+
+    [Fact]
+    public void ExpEdgeCases()
+    {
+        float[] x = [float.NaN, float.PositiveInfinity, float.NegativeInfinity, 89f, -104f, 0f, 1f, -1f, 88.7f, -87f,
+            0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+        var y = new float[x.Length];
+        FastMath.Exp(x, y);
+        Assert.True(float.IsNaN(y[0]));
+        Assert.Equal(float.PositiveInfinity, y[1]);
+        Assert.Equal(0f, y[2]);
+        Assert.Equal(float.PositiveInfinity, y[3]);
+        Assert.Equal(0f, y[4]);
+        Assert.Equal(1f, y[5]);
+        Assert.Equal(Math.E, y[6], 6);
+        Assert.True(Math.Abs(y[8] / Math.Exp((double)88.7f) - 1) < 3e-7);
+        Assert.True(float.IsNaN(FastMath.Exp(float.NaN)));
+    }
+
+    [Fact]
+    public void SigmoidAndTanhMatchDouble()
+    {
+        for (double x = -30; x <= 30; x += 0.01)
+        {
+            Assert.True(Math.Abs(FastMath.Sigmoid((float)x) - 1 / (1 + Math.Exp(-(float)x))) < 3e-7, $"sigmoid({x})");
+            Assert.True(Math.Abs(FastMath.Tanh((float)x) - Math.Tanh((float)x)) < 6e-7, $"tanh({x})");
+        }
+    }
+}
