@@ -1,0 +1,189 @@
+// Pre-tokenization: the regex split that cuts text into chunks before BPE, with the GPT-2, cl100k and
+// o200k patterns of tiktoken built in and any custom .NET pattern allowed.
+// Follows the pattern strings tiktoken ships (openai/tiktoken tiktoken_ext/openai_public.py, as used by the
+// Rust core through @dqbd/tiktoken). .NET has no possessive quantifiers; the patterns below use atomic
+// groups only around a repetition that nothing after it in its branch could give back to, so they match
+// exactly what the originals match (checked by the tiktoken agreement tests over committed fixtures).
+// .NET regex works on UTF-16 code units, so a character outside the BMP (an astral letter, digit or
+// emoji) is seen as two surrogates; PreTokenizer substitutes a BMP stand-in of the same Unicode category
+// for both halves before matching, which keeps the split identical except that an astral digit counts
+// as two towards \p{N}{1,3}.
+// Not here: normalisation (none of these tokenizers normalises) and BPE itself (BpeTokenizer).
+using System.Globalization;
+using System.Text.RegularExpressions;
+
+namespace SharpLM.Text.Tokenization;
+
+/// <summary>The pre-tokenizer patterns of the tokenizers the ecosystem uses.</summary>
+public static partial class PreTokenizerPatterns
+{
+    /// <summary>GPT-2 (r50k/p50k, and Hugging Face's ByteLevel pre-tokenizer with use_regex).</summary>
+    public const string Gpt2 =
+        @"'s|'t|'re|'ve|'m|'ll|'d| ?(?>\p{L}+)| ?(?>\p{N}+)| ?(?>[^\s\p{L}\p{N}]+)|\s+(?!\S)|\s+";
+
+    /// <summary>GPT-4 / GPT-3.5 (tiktoken cl100k_base).</summary>
+    public const string Cl100k =
+        @"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?(?>\p{L}+)|(?>\p{N}{1,3})| ?(?>[^\s\p{L}\p{N}]+)[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+";
+
+    /// <summary>GPT-4o (tiktoken o200k_base).</summary>
+    public const string O200k =
+        @"[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]*[\p{Ll}\p{Lm}\p{Lo}\p{M}]+(?i:'s|'t|'re|'ve|'m|'ll|'d)?" +
+        @"|[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]+[\p{Ll}\p{Lm}\p{Lo}\p{M}]*(?i:'s|'t|'re|'ve|'m|'ll|'d)?" +
+        @"|(?>\p{N}{1,3})| ?(?>[^\s\p{L}\p{N}]+)[\r\n/]*|\s*[\r\n]+|\s+(?!\S)|\s+";
+
+    /// <summary>The original tiktoken pattern strings (for writing tokenizer.json files other tools read).</summary>
+    public const string Gpt2Original = @"'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+";
+
+    /// <summary>cl100k as tiktoken writes it.</summary>
+    public const string Cl100kOriginal =
+        @"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+";
+
+    /// <summary>o200k as tiktoken writes it.</summary>
+    public const string O200kOriginal =
+        @"[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]*[\p{Ll}\p{Lm}\p{Lo}\p{M}]+(?i:'s|'t|'re|'ve|'m|'ll|'d)?" +
+        @"|[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]+[\p{Ll}\p{Lm}\p{Lo}\p{M}]*(?i:'s|'t|'re|'ve|'m|'ll|'d)?" +
+        @"|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n/]*|\s*[\r\n]+|\s+(?!\S)|\s+";
+
+    [GeneratedRegex(Gpt2, RegexOptions.CultureInvariant)]
+    internal static partial Regex Gpt2Regex();
+
+    [GeneratedRegex(Cl100k, RegexOptions.CultureInvariant)]
+    internal static partial Regex Cl100kRegex();
+
+    [GeneratedRegex(O200k, RegexOptions.CultureInvariant)]
+    internal static partial Regex O200kRegex();
+
+    /// <summary>The compiled regex for a pattern: the generated one for a built-in pattern (original or
+    /// atomic spelling), otherwise a <see cref="RegexOptions.Compiled"/> regex.</summary>
+    public static Regex ToRegex(string pattern) => pattern switch
+    {
+        Gpt2 or Gpt2Original => Gpt2Regex(),
+        Cl100k or Cl100kOriginal => Cl100kRegex(),
+        O200k or O200kOriginal => O200kRegex(),
+        _ => Compile(pattern),
+    };
+
+    /// <summary>Maps the atomic spelling of a built-in pattern to the spelling other tools accept.</summary>
+    public static string ToPortable(string pattern) => pattern switch
+    {
+        Gpt2 => Gpt2Original,
+        Cl100k => Cl100kOriginal,
+        O200k => O200kOriginal,
+        _ => pattern,
+    };
+
+    /// <summary>Resolves a name (gpt2, cl100k, o200k) or returns the argument as a custom pattern.</summary>
+    public static string FromName(string nameOrPattern) => nameOrPattern.ToLowerInvariant() switch
+    {
+        "gpt2" or "r50k" or "r50k_base" or "p50k_base" => Gpt2,
+        "cl100k" or "cl100k_base" or "gpt4" => Cl100k,
+        "o200k" or "o200k_base" or "gpt4o" => O200k,
+        _ => nameOrPattern,
+    };
+
+    private static Regex Compile(string pattern)
+    {
+        try { return new Regex(pattern, RegexOptions.CultureInvariant | RegexOptions.Compiled); }
+        catch (ArgumentException e)
+        {
+            throw new ArgumentException($"pre-tokenizer pattern is not a valid .NET regex ({e.Message}); " +
+                                        "possessive quantifiers (a++, a?+) must be written as atomic groups (?>a+)", e);
+        }
+    }
+}
+
+/// <summary>Splits text into pre-tokenization chunks with one regex. Thread-safe.</summary>
+public sealed class PreTokenizer
+{
+    private readonly Regex _regex;
+
+    /// <summary>A pre-tokenizer for a pattern (see <see cref="PreTokenizerPatterns"/>).</summary>
+    public PreTokenizer(string pattern)
+    {
+        Pattern = pattern;
+        _regex = PreTokenizerPatterns.ToRegex(pattern);
+    }
+
+    /// <summary>The pattern as given.</summary>
+    public string Pattern { get; }
+
+    /// <summary>Calls <paramref name="sink"/> with (start, length) of each chunk of <paramref name="text"/>, in order.
+    /// Text between matches (which the built-in patterns never leave) is passed on as its own chunk, so no input is lost.</summary>
+    public void Split<TSink>(ReadOnlySpan<char> text, ref TSink sink) where TSink : struct, IChunkSink, allows ref struct
+    {
+        if (text.IsEmpty) return;
+        char[]? rented = null;
+        ReadOnlySpan<char> scan = text;
+        if (text.IndexOfAnyInRange('\uD800', '\uDFFF') >= 0)
+        {
+            rented = System.Buffers.ArrayPool<char>.Shared.Rent(text.Length);
+            var dst = rented.AsSpan(0, text.Length);
+            SubstituteAstral(text, dst);
+            scan = dst;
+        }
+        int pos = 0;
+        foreach (var m in _regex.EnumerateMatches(scan))
+        {
+            if (m.Index > pos) sink.Chunk(pos, m.Index - pos);
+            if (m.Length > 0) sink.Chunk(m.Index, m.Length);
+            pos = m.Index + m.Length;
+        }
+        if (pos < text.Length) sink.Chunk(pos, text.Length - pos);
+        if (rented is not null) System.Buffers.ArrayPool<char>.Shared.Return(rented);
+    }
+
+    /// <summary>The chunks of <paramref name="text"/> as strings (convenient, allocating; for tests and tools).</summary>
+    public List<string> SplitToStrings(string text)
+    {
+        var sink = new ListSink { Text = text, Out = [] };
+        Split(text.AsSpan(), ref sink);
+        return sink.Out;
+    }
+
+    private struct ListSink : IChunkSink
+    {
+        public string Text;
+        public List<string> Out;
+        public void Chunk(int start, int length) => Out.Add(Text.Substring(start, length));
+    }
+
+    // Replaces each surrogate pair by two copies of a BMP character of the same general category, and a lone
+    // surrogate by itself (category Cs, which none of the built-in classes name, like an emoji's So).
+    internal static void SubstituteAstral(ReadOnlySpan<char> src, Span<char> dst)
+    {
+        src.CopyTo(dst);
+        for (int i = 0; i < src.Length - 1; i++)
+        {
+            if (char.IsHighSurrogate(src[i]) && char.IsLowSurrogate(src[i + 1]))
+            {
+                int cp = char.ConvertToUtf32(src[i], src[i + 1]);
+                char s = StandIn(CharUnicodeInfo.GetUnicodeCategory(cp));
+                if (s != '\0') { dst[i] = s; dst[i + 1] = s; }
+                i++;
+            }
+        }
+    }
+
+    private static char StandIn(UnicodeCategory c) => c switch
+    {
+        UnicodeCategory.UppercaseLetter => 'A',
+        UnicodeCategory.LowercaseLetter => 'a',
+        UnicodeCategory.TitlecaseLetter => '\u01C5',
+        UnicodeCategory.ModifierLetter => '\u02B0',
+        UnicodeCategory.OtherLetter => '\u05D0',
+        UnicodeCategory.NonSpacingMark => '\u0300',
+        UnicodeCategory.SpacingCombiningMark => '\u0903',
+        UnicodeCategory.EnclosingMark => '\u20DD',
+        UnicodeCategory.DecimalDigitNumber => '0',
+        UnicodeCategory.LetterNumber => '\u2160',
+        UnicodeCategory.OtherNumber => '\u00B2',
+        _ => '\0', // symbols, punctuation, private use, unassigned: surrogates already fall in [^\s\p{L}\p{N}]
+    };
+}
+
+/// <summary>Receives the chunks found by <see cref="PreTokenizer.Split{TSink}"/> as (start, length) in the input.</summary>
+public interface IChunkSink
+{
+    /// <summary>One chunk.</summary>
+    void Chunk(int start, int length);
+}
