@@ -3,8 +3,8 @@
 // this file binds options and prints the per-step table.
 using System.CommandLine;
 using System.Globalization;
-using Spectre.Console;
 using SharpLM.Text.Data.Dedup;
+using Spectre.Console;
 
 namespace SharpLM.Cli.Commands;
 
