@@ -33,6 +33,7 @@ export const texts = [
   ['mixed_scripts', 'Ünïcödé façade naïve café Straße ǅungla ĳssel Ǆ ﬁ ﬂ ℌ ℕ Ⅻ ① ² ½ µ Ω Å'],
   ['combining', 'e\u0301 a\u0308 n\u0303 \u0915\u094d\u0937 Z\u0351\u036b\u0343\u036a\u0302\u036b\u033d\u034f\u0334\u0319'],
   ['emoji', 'I love 🍕 and 🎉! 👍🏽 👨‍👩‍👧‍👦 🏳️‍🌈 ❤️ 🇫🇷🇯🇵 😀😃😄😁 ✨⭐ 🫠'],
+  ['astral_digits', '𝟏𝟐𝟑𝟒𝟓 12𝟑4 𝟠𝟏3 🄁🄂 𑁦𑁧𑁨𑁩 x²³ 𐄇𐄈 𝟘𝟙𝟚𝟛𝟜𝟝𝟞'],
   ['astral_letters', '𝐇𝐞𝐥𝐥𝐨 𝔚𝔬𝔯𝔩𝔡 𐐷𐐷 𠜎𠜱𠝹 𓀀𓀁 𝒜𝒷𝒸'],
   ['symbols_punct', '!!! ??? ... --- === *** ### $$$ %%% ^^^ &&& ((( ))) [[[ ]]] {{{ }}} <<< >>> ||| \\\\ /// ~~~ ``` @@@'],
   ['path_url', 'https://example.com/a/b?c=d&e=f#g C:\\Users\\me\\file.txt /usr/local/bin/ ./x/y/z.tar.gz'],
