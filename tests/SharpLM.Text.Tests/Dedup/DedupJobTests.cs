@@ -136,4 +136,44 @@ public sealed class DedupJobTests : IDisposable
         Assert.Equal(0.5, ((JsonElement)back[0].Metadata["score"]!).GetDouble());
         Assert.Contains("héllo", File.ReadAllText(outPath)); // non-ASCII unescaped
     }
+    [Fact]
+    public void ReaderHandlesLongLinesCrlfBomAndMissingFinalNewline()
+    {
+        string big = new('x', 3_000_000); // longer than the 1 MiB read buffer
+        string path = Path.Combine(_dir, "edge.jsonl");
+        var bytes = new List<byte>([0xEF, 0xBB, 0xBF]);
+        bytes.AddRange(System.Text.Encoding.UTF8.GetBytes($"{Line("a", "first")}\r\n\r\n{Line("b", big)}\n{Line("c", "last")}"));
+        File.WriteAllBytes(path, [.. bytes]);
+        foreach (int threads in new[] { 1, 2 })
+        {
+            var docs = DocumentJsonl.ReadBatches(path, 2, threads).SelectMany(b => b).ToList();
+            Assert.Equal(["a", "b", "c"], docs.Select(d => d.Id).ToArray());
+            Assert.Equal(big, docs[1].Text);
+        }
+    }
+
+    [Fact]
+    public void InvalidUtf8AndTruncatedGzipAreReportedWithTheirPlace()
+    {
+        string path = Path.Combine(_dir, "utf8.jsonl");
+        var bytes = new List<byte>(System.Text.Encoding.UTF8.GetBytes(Line("a", "ok") + "\n{\"id\":\"b\",\"text\":\"bad "));
+        bytes.AddRange([0xC3, 0x28]); // invalid 2-byte sequence
+        bytes.AddRange(System.Text.Encoding.UTF8.GetBytes("\"}\n" + Line("c", "ok") + "\n"));
+        File.WriteAllBytes(path, [.. bytes]);
+        var e = Assert.Throws<InvalidDataException>(() => DocumentJsonl.Read(path).ToList());
+        Assert.Contains("utf8.jsonl:2", e.Message);
+        var bad = new List<string>();
+        Assert.Equal(["a", "c"], DocumentJsonl.Read(path, skipBad: true, onBad: bad.Add).Select(d => d.Id).ToArray());
+        Assert.Single(bad);
+
+        string gz = Path.Combine(_dir, "cut.jsonl.gz");
+        using (var ms = new MemoryStream())
+        {
+            using (var z = new GZipStream(ms, CompressionLevel.Fastest, leaveOpen: true))
+                for (int i = 0; i < 2000; i++) z.Write(System.Text.Encoding.UTF8.GetBytes(Line($"d{i}", $"document number {i} {Guid.NewGuid()}") + "\n"));
+            File.WriteAllBytes(gz, ms.ToArray()[..(int)(ms.Length / 2)]);
+        }
+        var ge = Assert.ThrowsAny<Exception>(() => DocumentJsonl.Read(gz).ToList());
+        Assert.Contains("cut.jsonl.gz", ge.Message);
+    }
 }

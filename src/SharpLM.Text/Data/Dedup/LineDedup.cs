@@ -30,7 +30,6 @@ public sealed class LineDedup : IDocumentFilter
 {
     private readonly ushort[] _counts;
     private readonly int _mask;
-    private readonly HashSet<ulong> _docLines = [];
     private readonly Lock _lock = new();
     private long _observed;
 
@@ -62,16 +61,27 @@ public sealed class LineDedup : IDocumentFilter
     }
 
     /// <summary>Pass 1: counts each distinct line of <paramref name="text"/> once. Thread-safe.</summary>
-    public void Observe(string text)
+    public void Observe(string text) => ObserveHashes(DistinctUnitHashes(text));
+
+    /// <summary>The distinct non-blank unit hashes of <paramref name="text"/> (the parallel half of pass 1; no shared state).</summary>
+    public ulong[] DistinctUnitHashes(string text)
+    {
+        var units = Units(text);
+        var set = new HashSet<ulong>(units.Count);
+        foreach (var (start, length) in units)
+        {
+            ulong h = UnitHash(text.AsSpan(start, length));
+            if (h != 0) set.Add(h);
+        }
+        return [.. set];
+    }
+
+    /// <summary>Counts one document's distinct unit hashes (the sequential half of pass 1). Thread-safe.</summary>
+    public void ObserveHashes(ReadOnlySpan<ulong> distinct)
     {
         lock (_lock)
         {
-            _docLines.Clear();
-            foreach (var (start, length) in Units(text))
-            {
-                ulong h = UnitHash(text.AsSpan(start, length));
-                if (h != 0 && _docLines.Add(h)) Increment(h);
-            }
+            foreach (ulong h in distinct) Increment(h);
             _observed++;
         }
     }
