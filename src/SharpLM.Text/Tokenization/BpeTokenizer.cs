@@ -58,8 +58,10 @@ public sealed class BpeTokenizer
         Array.Fill(_byteToId, -1);
         for (int i = 0; i < tokenBytes.Length; i++)
             if (tokenBytes[i] is { Length: 1 } b) _byteToId[b[0]] = i;
+        // A vocabulary trained without the full byte alphabet (Hugging Face's trainer keeps only the bytes it saw)
+        // has no token for some bytes; Hugging Face's BPE without an unk token drops such bytes, and so do we.
         for (int b = 0; b < 256; b++)
-            if (_byteToId[b] < 0) throw new InvalidDataException($"the vocabulary has no token for byte 0x{b:X2}; a byte-level BPE vocabulary needs all 256 bytes");
+            if (_byteToId[b] < 0) MissingBytes++;
         _bytesPerToken = new int[size];
         for (int i = 0; i < size; i++) _bytesPerToken[i] = _tokenBytes[i]?.Length ?? 0;
         _state = new ThreadLocal<EncodeState>(() => new EncodeState(this));
@@ -145,6 +147,19 @@ public sealed class BpeTokenizer
 
     /// <summary>Saves as a Hugging Face tokenizer.json (written to a temporary file, then renamed).</summary>
     public void Save(string path) => TokenizerJson.Save(this, path);
+
+    /// <summary>Bytes with no token of their own (0 for every vocabulary this library trains or tiktoken ships).
+    /// Encoding drops such bytes, as Hugging Face's BPE without an unk token does, so round trips need 0 here.</summary>
+    public int MissingBytes { get; }
+
+    // Removes the ids of bytes the vocabulary lacks (-1); returns the new length.
+    private static int DropMissing(Span<int> ids)
+    {
+        int k = 0;
+        for (int i = 0; i < ids.Length; i++)
+            if (ids[i] >= 0) ids[k++] = ids[i];
+        return k;
+    }
 
     /// <summary>The pre-tokenizer pattern.</summary>
     public string Pattern => _pre.Pattern;
@@ -287,7 +302,8 @@ public sealed class BpeTokenizer
     {
         int[] ids = ArrayPool<int>.Shared.Rent(chunk.Length);
         for (int i = 0; i < chunk.Length; i++) ids[i] = _byteToId[chunk[i]];
-        int n = BpeMerge.Merge(_pairs, ids.AsSpan(0, chunk.Length));
+        int len = MissingBytes == 0 ? chunk.Length : DropMissing(ids.AsSpan(0, chunk.Length));
+        int n = BpeMerge.Merge(_pairs, ids.AsSpan(0, len));
         output.AddRange(ids.AsSpan(0, n));
         ArrayPool<int>.Shared.Return(ids);
     }
@@ -344,6 +360,7 @@ public sealed class BpeTokenizer
             var ids = _ids.AsSpan(0, nb);
             var map = _tok._byteToId;
             for (int i = 0; i < nb; i++) ids[i] = map[_bytes[i]];
+            if (_tok.MissingBytes != 0) ids = ids[..DropMissing(ids)];
             int n = BpeMerge.Merge(_tok._pairs, ids);
             var result = ids[..n];
             output.AddRange(result);

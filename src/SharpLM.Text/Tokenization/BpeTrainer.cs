@@ -229,7 +229,11 @@ public sealed class BpeTrainer(BpeTrainerOptions options)
             {
                 string? line;
                 try { line = lines.Next(); }
-                catch (DecoderFallbackException) { throw new InvalidDataException($"{path}: not valid UTF-8 (near line {lineNo + 1}); convert it to UTF-8 first"); }
+                catch (DecoderFallbackException)
+                {
+                    var (badLine, offset) = FirstInvalidUtf8(path);
+                    throw new InvalidDataException($"{path}: not valid UTF-8 at line {badLine} (byte offset {offset}); convert it to UTF-8 first");
+                }
                 if (line is null) break;
                 lineNo++;
                 if (jsonlField is not null)
@@ -247,6 +251,34 @@ public sealed class BpeTrainer(BpeTrainerOptions options)
         if (total.Total == 0)
             throw new InvalidDataException($"the corpus is empty ({string.Join(", ", paths)}): nothing to train on");
         return total;
+    }
+
+    // Line (1-based) and byte offset of the first byte that does not start a well-formed UTF-8 character.
+    internal static (long Line, long Offset) FirstInvalidUtf8(string path)
+    {
+        using var stream = TiktokenFile.OpenMaybeGzip(path);
+        var buf = new byte[1 << 16];
+        int have = 0;
+        long line = 1, offset = 0;
+        while (true)
+        {
+            int read = stream.Read(buf, have, buf.Length - have);
+            bool end = read == 0;
+            have += read;
+            int i = 0;
+            while (i < have)
+            {
+                var status = System.Text.Rune.DecodeFromUtf8(buf.AsSpan(i, have - i), out _, out int used);
+                if (status == System.Buffers.OperationStatus.NeedMoreData && !end) break;
+                if (status != System.Buffers.OperationStatus.Done) return (line, offset + i);
+                if (buf[i] == (byte)'\n') line++;
+                i += used;
+            }
+            if (end) return (line, offset + i);
+            Array.Copy(buf, i, buf, 0, have - i);
+            offset += i;
+            have -= i;
+        }
     }
 
     private static string? JsonlText(string line, string field, string path, long lineNo)
