@@ -142,8 +142,9 @@ public sealed class BpeTokenizer
                                      string pattern = PreTokenizerPatterns.Gpt2, int minFrequency = 2)
         => new BpeTrainer(new BpeTrainerOptions(vocabSize, minFrequency, pattern, specialTokens?.ToArray())).TrainTexts(texts);
 
-    /// <summary>Loads a Hugging Face tokenizer.json (byte-level BPE).</summary>
-    public static BpeTokenizer Load(string path) => TokenizerJson.Load(path);
+    /// <summary>Loads a Hugging Face tokenizer.json (byte-level BPE), or the tokenizer.json in a directory, or a
+    /// .tiktoken rank file (GPT-2 pattern; see <see cref="TokenizerFiles.Load"/> for the OpenAI encodings).</summary>
+    public static BpeTokenizer Load(string path) => TokenizerFiles.Load(path);
 
     /// <summary>Saves as a Hugging Face tokenizer.json (written to a temporary file, then renamed).</summary>
     public void Save(string path) => TokenizerJson.Save(this, path);
@@ -308,21 +309,48 @@ public sealed class BpeTokenizer
         ArrayPool<int>.Shared.Return(ids);
     }
 
-    /// <summary>Encodes many texts in parallel (one cache per worker thread); special tokens as in <see cref="Encode"/>.</summary>
-    public int[][] EncodeBatch(IReadOnlyList<string> texts, IReadOnlyCollection<string>? allowedSpecial = null, int threads = 0)
+    /// <summary>Encodes many texts in parallel (one cache per worker thread); special tokens as in <see cref="Encode"/>,
+    /// or as ordinary text when <paramref name="ordinary"/> is set.</summary>
+    public int[][] EncodeBatch(IReadOnlyList<string> texts, IReadOnlyCollection<string>? allowedSpecial = null, int threads = 0, bool ordinary = false)
     {
         var result = new int[texts.Count][];
-        var opts = new ParallelOptions { MaxDegreeOfParallelism = threads > 0 ? threads : Environment.ProcessorCount };
-        Parallel.ForEach(System.Collections.Concurrent.Partitioner.Create(0, texts.Count, Math.Max(1, texts.Count / (opts.MaxDegreeOfParallelism * 8))), opts, range =>
+        int workers = Math.Max(1, Math.Min(threads > 0 ? threads : Environment.ProcessorCount, texts.Count));
+        if (workers == 1)
         {
-            var list = new List<int>();
-            for (int i = range.Item1; i < range.Item2; i++)
+            for (int i = 0; i < texts.Count; i++) result[i] = ordinary ? EncodeOrdinary(texts[i]) : Encode(texts[i], allowedSpecial);
+            return result;
+        }
+        // ranges of ~64K chars each, claimed dynamically so uneven documents still balance; pool threads keep
+        // their chunk caches warm from one call to the next
+        var bounds = new List<int> { 0 };
+        long chars = 0;
+        for (int i = 0; i < texts.Count; i++)
+        {
+            chars += texts[i].Length;
+            if (chars >= 1 << 16) { bounds.Add(i + 1); chars = 0; }
+        }
+        if (bounds[^1] != texts.Count) bounds.Add(texts.Count);
+        int nextRange = -1;
+        try
+        {
+            Parallel.For(0, workers, new ParallelOptions { MaxDegreeOfParallelism = workers }, _ =>
             {
-                list.Clear();
-                EncodeTo(texts[i], list, allowedSpecial);
-                result[i] = list.ToArray();
-            }
-        });
+                var list = new List<int>();
+                int r;
+                while ((r = Interlocked.Increment(ref nextRange)) < bounds.Count - 1)
+                    for (int i = bounds[r]; i < bounds[r + 1]; i++)
+                    {
+                        list.Clear();
+                        if (ordinary) EncodeOrdinaryTo(texts[i], list);
+                        else EncodeTo(texts[i], list, allowedSpecial);
+                        result[i] = list.ToArray();
+                    }
+            });
+        }
+        catch (AggregateException e) when (e.InnerExceptions.Count > 0)
+        {
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(e.InnerExceptions[0]).Throw();
+        }
         return result;
     }
 

@@ -239,7 +239,7 @@ public sealed class BpeTrainer(BpeTrainerOptions options)
                 if (jsonlField is not null)
                 {
                     if (string.IsNullOrWhiteSpace(line)) continue;
-                    line = JsonlText(line, jsonlField, path, lineNo);
+                    line = TokenizerFiles.JsonlField(line, jsonlField, path, lineNo);
                     if (line is null) continue;
                 }
                 block.Add(line);
@@ -279,20 +279,6 @@ public sealed class BpeTrainer(BpeTrainerOptions options)
             offset += i;
             have -= i;
         }
-    }
-
-    private static string? JsonlText(string line, string field, string path, long lineNo)
-    {
-        try
-        {
-            using var doc = JsonDocument.Parse(line);
-            if (doc.RootElement.ValueKind != JsonValueKind.Object || !doc.RootElement.TryGetProperty(field, out var v))
-                throw new InvalidDataException($"{path}:{lineNo}: expected a JSON object with a \"{field}\" field");
-            if (v.ValueKind == JsonValueKind.Null) return null;
-            if (v.ValueKind != JsonValueKind.String) throw new InvalidDataException($"{path}:{lineNo}: field \"{field}\" must be a string");
-            return v.GetString();
-        }
-        catch (JsonException e) { throw new InvalidDataException($"{path}:{lineNo}: not valid JSON: {e.Message}", e); }
     }
 
     // Lines that keep their terminating '\n' (and a preceding '\r'), as Rust's read_line does.
