@@ -64,7 +64,7 @@ public sealed class BpeTokenizer
             if (_byteToId[b] < 0) MissingBytes++;
         _bytesPerToken = new int[size];
         for (int i = 0; i < size; i++) _bytesPerToken[i] = _tokenBytes[i]?.Length ?? 0;
-        _state = new ThreadLocal<EncodeState>(() => new EncodeState(this));
+        _state = new ThreadLocal<EncodeState>(() => new EncodeState(this), trackAllValues: true);
     }
 
     /// <summary>Builds a tokenizer from tiktoken-style ranks: <paramref name="tokens"/>[rank] is the token's bytes
@@ -374,6 +374,8 @@ public sealed class BpeTokenizer
             _lookup = _cache.GetAlternateLookup<ReadOnlySpan<char>>();
         }
 
+        public void Clear() => _cache.Clear();
+
         public void EncodeChunk(ReadOnlySpan<char> chunk, List<int> output)
         {
             bool cacheable = chunk.Length <= MaxCachedChunkChars;
@@ -398,6 +400,12 @@ public sealed class BpeTokenizer
                 _cache[chunk.ToString()] = result.ToArray();
             }
         }
+    }
+
+    /// <summary>Empties every thread's chunk cache (for cold-cache measurements; encoding is unaffected).</summary>
+    public void ClearCache()
+    {
+        foreach (var st in _state.Values) st.Clear();
     }
 
     // ---------------------------------------------------------------- decode
