@@ -19,6 +19,13 @@ internal static class ModelFactory
     /// <summary>A freshly initialised model of <paramref name="config"/> seeded with <paramref name="seed"/>.</summary>
     public static ILanguageModel Create(ModelConfig config, ulong seed) =>
         throw new UserFacingException($"this build has no trainable transformer implementation yet (asked for {config.Style} with {config.NumLayers} layers, seed {seed})");
+
+    /// <summary>Turns on bf16 GEMMs and/or activation checkpointing; throws if the model cannot.</summary>
+    public static void SetExecutionModes(ILanguageModel model, bool bf16, bool checkpointActivations)
+    {
+        if (bf16 || checkpointActivations)
+            throw new UserFacingException($"{model.GetType().Name} has no {(bf16 ? "bf16" : "activation checkpointing")} mode");
+    }
 }
 
 internal static class TrainCommands
