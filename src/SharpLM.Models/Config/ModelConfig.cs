@@ -45,6 +45,8 @@ public sealed record ModelConfig
     public double RopeTheta { get; init; } = 10000.0;
     /// <summary>True if lm_head shares the token embedding matrix.</summary>
     public bool TieWordEmbeddings { get; init; } = true;
+    /// <summary>Final-logit soft-cap c (Gemma 2): logits = c·tanh(logits/c); 0 disables it.</summary>
+    public double LogitSoftcap { get; init; }
 
     /// <summary>Per-head width (C / NH).</summary>
     public int HeadDim => HiddenSize / NumHeads;
@@ -60,6 +62,7 @@ public sealed record ModelConfig
         if (Style == ModelStyle.Gpt2 && NumKvHeads != NumHeads) throw new ArgumentException($"model config: GPT-2 style needs num_kv_heads = num_heads ({NumHeads}), got {NumKvHeads}");
         if (PaddedVocabSize < VocabSize) throw new ArgumentException($"model config: padded vocab size {PaddedVocabSize} is smaller than vocab_size {VocabSize}");
         if (!(NormEps > 0)) throw new ArgumentException($"model config: norm epsilon must be > 0, got {NormEps}");
+        if (!(LogitSoftcap >= 0)) throw new ArgumentException($"model config: final_logit_softcapping must be ≥ 0 (0 = off), got {LogitSoftcap}");
         if (Style == ModelStyle.Llama && HeadDim % 2 != 0) throw new ArgumentException($"model config: RoPE needs an even head dim, got {HeadDim}");
         return this;
     }

@@ -133,6 +133,19 @@ public sealed class BpeTokenizer
 
     internal static string Latin1(ReadOnlySpan<byte> b) => Encoding.Latin1.GetString(b);
 
+    /// <summary>Trains a byte-level BPE tokenizer on documents: <paramref name="vocabSize"/> counts the 256 byte
+    /// tokens, the merges and the <paramref name="specialTokens"/> (given ids after the last merge, in order).
+    /// The documents are streamed once. For files, JSONL and more options use <see cref="BpeTrainer"/>.</summary>
+    public static BpeTokenizer Train(IEnumerable<string> texts, int vocabSize, IEnumerable<string>? specialTokens = null,
+                                     string pattern = PreTokenizerPatterns.Gpt2, int minFrequency = 2)
+        => new BpeTrainer(new BpeTrainerOptions(vocabSize, minFrequency, pattern, specialTokens?.ToArray())).TrainTexts(texts);
+
+    /// <summary>Loads a Hugging Face tokenizer.json (byte-level BPE).</summary>
+    public static BpeTokenizer Load(string path) => TokenizerJson.Load(path);
+
+    /// <summary>Saves as a Hugging Face tokenizer.json (written to a temporary file, then renamed).</summary>
+    public void Save(string path) => TokenizerJson.Save(this, path);
+
     /// <summary>The pre-tokenizer pattern.</summary>
     public string Pattern => _pre.Pattern;
 
