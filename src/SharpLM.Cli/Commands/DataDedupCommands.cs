@@ -137,12 +137,20 @@ internal static class DataDedupCommands
             {
                 Console.WriteLine(System.Text.Json.JsonSerializer.Serialize(new Dictionary<string, object>
                 {
-                    ["pages"] = r.Pages, ["exact_labelled"] = r.ExactLabelled, ["near_labelled"] = r.NearLabelled,
-                    ["removed"] = r.Removed, ["unlabelled_removed"] = r.FalseRemoved, ["junk_removed"] = r.JunkRemoved,
-                    ["precision"] = Math.Round(r.Precision, 4), ["precision_content"] = Math.Round(r.PrecisionExcludingJunk, 4),
-                    ["exact_recall"] = Math.Round(r.ExactRecall, 4), ["near_recall"] = Math.Round(r.NearRecall, 4),
-                    ["near_recall_j085"] = Math.Round(r.NearRecallHighJaccard, 4), ["near_j085_pages"] = r.NearHighJaccard,
-                    ["near_jaccard_min"] = Math.Round(r.NearJaccardMin, 4), ["near_jaccard_median"] = Math.Round(r.NearJaccardMedian, 4),
+                    ["pages"] = r.Pages,
+                    ["exact_labelled"] = r.ExactLabelled,
+                    ["near_labelled"] = r.NearLabelled,
+                    ["removed"] = r.Removed,
+                    ["unlabelled_removed"] = r.FalseRemoved,
+                    ["junk_removed"] = r.JunkRemoved,
+                    ["precision"] = Math.Round(r.Precision, 4),
+                    ["precision_content"] = Math.Round(r.PrecisionExcludingJunk, 4),
+                    ["exact_recall"] = Math.Round(r.ExactRecall, 4),
+                    ["near_recall"] = Math.Round(r.NearRecall, 4),
+                    ["near_recall_j085"] = Math.Round(r.NearRecallHighJaccard, 4),
+                    ["near_j085_pages"] = r.NearHighJaccard,
+                    ["near_jaccard_min"] = Math.Round(r.NearJaccardMin, 4),
+                    ["near_jaccard_median"] = Math.Round(r.NearJaccardMedian, 4),
                 }));
                 return 0;
             }
