@@ -8,7 +8,8 @@
 // Outputs: <out>/docs.jsonl (kept), <out>/removed/<step>.jsonl (each removed document with metadata
 // dedup_reason, duplicate_of, and for MinHash cluster + similarity), <out>/clusters.jsonl (one line per
 // near-duplicate cluster: kept id, removed ids), <out>/stats.json (documents and bytes in and out per
-// step). Every file is written under a temporary name and renamed when complete.
+// step, with each step's own seconds — parsing and writing excluded). Every file is written under a temporary
+// name and renamed when complete.
 // Deterministic: the same input and options give byte-identical outputs for any thread count.
 // Not here: sharding across ranks, resuming a half-finished run (a rerun starts over).
 using System.Diagnostics;
@@ -52,7 +53,7 @@ public sealed record DedupJobOptions
 public sealed record DedupStepStats(string Step, long DocsIn, long DocsOut, long BytesIn, long BytesOut, double Seconds);
 
 /// <summary>What a dedup run did.</summary>
-public sealed record DedupReport(IReadOnlyList<DedupStepStats> Steps, long BadLines, int Clusters, long DocsIn, long DocsOut);
+public sealed record DedupReport(IReadOnlyList<DedupStepStats> Steps, long BadLines, int Clusters, long DocsIn, long DocsOut, long BytesIn, double Seconds);
 
 /// <summary>Runs the dedup steps over one JSONL file.</summary>
 public static class DedupJob
@@ -70,6 +71,7 @@ public static class DedupJob
         long bad = 0;
         int clusters = 0;
         var sinks = new List<JsonlSink>();
+        var total = Stopwatch.StartNew();
         try
         {
             // Pass 1: exact + URL (streaming), boilerplate line counts.
@@ -98,13 +100,13 @@ public static class DedupJob
                         if (exact is not null)
                         {
                             c1.In(bytes);
-                            if (!Decide(exact, doc, rmExact!)) continue;
+                            if (!c1.Decide(exact, doc, rmExact!)) continue;
                             c1.Out(bytes);
                         }
                         if (url is not null)
                         {
                             c2.In(bytes);
-                            if (!Decide(url, doc, rmUrl!)) continue;
+                            if (!c2.Decide(url, doc, rmUrl!)) continue;
                             c2.Out(bytes);
                         }
                         survivors.Add(doc);
@@ -121,9 +123,8 @@ public static class DedupJob
                 }
                 outSink.Complete();
             }
-            double t1 = sw.Elapsed.TotalSeconds - sw2.Elapsed.TotalSeconds;
-            if (exact is not null) steps.Add(c1.Stats(t1 / (url is null ? 1 : 2)));
-            if (url is not null) steps.Add(c2.Stats(t1 / (exact is null ? 1 : 2)));
+            if (exact is not null) steps.Add(c1.Stats(c1.Seconds));
+            if (url is not null) steps.Add(c2.Stats(c2.Seconds));
             log?.Invoke($"pass 1 done: {StepSummary(steps)}");
             if (!more) return Finish();
 
@@ -170,8 +171,9 @@ public static class DedupJob
 
             // Pass 3: signatures and clusters over stage 2; pass 4: split kept documents from near-duplicates.
             sw.Restart();
-            var mh = MinHashDedup.Prepare(DocumentJsonl.ReadBatches(stage2, o.BatchSize, threads), o.MinHashOptions, o.Threads);
-            sigSeconds = sw.Elapsed.TotalSeconds;
+            var parse = new Stopwatch();
+            var mh = MinHashDedup.Prepare(Timed(DocumentJsonl.ReadBatches(stage2, o.BatchSize, threads), parse), o.MinHashOptions, o.Threads);
+            sigSeconds = sw.Elapsed.TotalSeconds - parse.Elapsed.TotalSeconds;
             var cl = mh.Clusters;
             var rmMin = Track(sinks, new JsonlSink(Path.Combine(removedDir, mh.Name + ".jsonl")));
             var c4 = new StepCounter(mh.Name);
@@ -186,7 +188,7 @@ public static class DedupJob
                     {
                         long bytes = Utf8Bytes(doc.Text);
                         c4.In(bytes);
-                        if (!Decide(mh, doc, rmMin)) continue;
+                        if (!c4.Decide(mh, doc, rmMin)) continue;
                         kept.Add(doc);
                         c4.Out(bytes);
                     }
@@ -196,7 +198,7 @@ public static class DedupJob
                 outSink.Complete();
             }
             File.Delete(stage2);
-            steps.Add(c4.Stats(sigSeconds + sw.Elapsed.TotalSeconds));
+            steps.Add(c4.Stats(sigSeconds + c4.Seconds));
             clusters = WriteClusters(Path.Combine(outDir, "clusters.jsonl"), mh.ClusterMembers());
             log?.Invoke($"minhash: {cl.CandidatePairs} candidate pairs, {cl.RejectedPairs} rejected by the threshold, {clusters} clusters");
             return Finish();
@@ -211,22 +213,13 @@ public static class DedupJob
         {
             foreach (var s in sinks) s.Complete();
             long docsIn = steps.Count > 0 ? steps[0].DocsIn : 0, docsOut = steps.Count > 0 ? steps[^1].DocsOut : 0;
-            var report = new DedupReport(steps, bad, clusters, docsIn, docsOut);
+            var report = new DedupReport(steps, bad, clusters, docsIn, docsOut, steps.Count > 0 ? steps[0].BytesIn : 0, total.Elapsed.TotalSeconds);
             WriteStats(Path.Combine(outDir, "stats.json"), input, report, o);
             return report;
         }
     }
 
     private static JsonlSink Track(List<JsonlSink> sinks, JsonlSink s) { sinks.Add(s); return s; }
-
-    private static bool Decide(IDocumentFilter f, Document doc, JsonlSink removed)
-    {
-        var v = f.Apply(doc);
-        if (v.Keep) return true;
-        doc.Metadata["dedup_reason"] = v.Reason;
-        removed.Write(doc);
-        return false;
-    }
 
     private static long Utf8Bytes(string s) => Encoding.UTF8.GetByteCount(s);
 
@@ -266,6 +259,8 @@ public static class DedupJob
             w.WriteNumber("documents_in", r.DocsIn);
             w.WriteNumber("documents_out", r.DocsOut);
             w.WriteNumber("bad_lines", r.BadLines);
+            w.WriteNumber("bytes_in", r.BytesIn);
+            w.WriteNumber("seconds", Math.Round(r.Seconds, 3));
             if (o.MinHash)
             {
                 w.WriteStartObject("minhash");
@@ -285,6 +280,7 @@ public static class DedupJob
                 w.WriteNumber("documents_out", s.DocsOut);
                 w.WriteNumber("bytes_in", s.BytesIn);
                 w.WriteNumber("bytes_out", s.BytesOut);
+                w.WriteNumber("seconds", Math.Round(s.Seconds, 4));
                 w.WriteEndObject();
             }
             w.WriteEndArray();
@@ -295,9 +291,34 @@ public static class DedupJob
         File.Move(tmp, path, overwrite: true);
     }
 
+    // Time spent pulling items from a source (parsing), so it can be kept out of a step's own time.
+    private static IEnumerable<T> Timed<T>(IEnumerable<T> source, Stopwatch sw)
+    {
+        using var e = source.GetEnumerator();
+        while (true)
+        {
+            sw.Start();
+            bool more = e.MoveNext();
+            sw.Stop();
+            if (!more) yield break;
+            yield return e.Current;
+        }
+    }
+
     private sealed class StepCounter(string name)
     {
-        private long _docsIn, _docsOut, _bytesIn, _bytesOut;
+        private long _docsIn, _docsOut, _bytesIn, _bytesOut, _ticks;
+        public double Seconds => _ticks / (double)Stopwatch.Frequency;
+        public bool Decide(IDocumentFilter f, Document doc, JsonlSink removed)
+        {
+            long t0 = Stopwatch.GetTimestamp();
+            var v = f.Apply(doc);
+            _ticks += Stopwatch.GetTimestamp() - t0;
+            if (v.Keep) return true;
+            doc.Metadata["dedup_reason"] = v.Reason;
+            removed.Write(doc);
+            return false;
+        }
         public void In(long bytes) { _docsIn++; _bytesIn += bytes; }
         public void Out(long bytes) { _docsOut++; _bytesOut += bytes; }
         public DedupStepStats Stats(double seconds) => new(name, _docsIn, _docsOut, _bytesIn, _bytesOut, seconds);
