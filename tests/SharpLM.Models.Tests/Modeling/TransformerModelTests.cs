@@ -205,4 +205,43 @@ public sealed class TransformerModelTests : IDisposable
         var g2 = m.FlatGrads.AsSpan<float>();
         for (int i = 0; i < g1.Length; i += 97) Assert.Equal(g1[i] * 0.25f, g2[i], 1e-6f + 1e-4f * Math.Abs(g1[i]));
     }
+
+    [Theory]
+    [InlineData(ModelStyle.Gpt2)]
+    [InlineData(ModelStyle.Llama)]
+    public void ActivationCheckpointingGivesTheSameGradientsBitForBit(ModelStyle style)
+    {
+        var cfg = Tiny(style);
+        if (style == ModelStyle.Llama) cfg = cfg with { NumExperts = 4, ExpertsPerToken = 2, QkNorm = true };
+        using var m = new TransformerModel(cfg, seed: 3);
+        int B = 2, T = 8;
+        var tokens = Tokens(B, T, cfg.VocabSize, 4);
+        m.ZeroGrad();
+        float l1 = m.ForwardBackward(tokens, B, T, 1f);
+        var g1 = m.FlatGrads.AsSpan<float>().ToArray();
+        long full = m.ActivationBytes;
+        m.CheckpointActivations = true;
+        m.ZeroGrad();
+        float l2 = m.ForwardBackward(tokens, B, T, 1f);
+        Assert.Equal(l1, l2);
+        Assert.True(g1.AsSpan().SequenceEqual(m.FlatGrads.AsSpan<float>()));
+        Assert.True(m.ActivationBytes < full, $"checkpointed activations {m.ActivationBytes} B vs {full} B");
+    }
+
+    [Fact]
+    public void OptionsRoundTripThroughConfigJson()
+    {
+        var llama = Tiny(ModelStyle.Llama) with { NumExperts = 8, ExpertsPerToken = 2, RouterAuxLossCoef = 0.02, QkNorm = true, LogitSoftcap = 30, Alibi = true };
+        string json = ModelConfigJson.ToJson(llama);
+        Assert.Contains("\"model_type\": \"mixtral\"", json);
+        Assert.Equal(llama, ModelConfigJson.Parse(json));
+        var gpt = Tiny(ModelStyle.Gpt2) with { Alibi = true, QkNorm = true };
+        Assert.Equal(gpt, ModelConfigJson.Parse(ModelConfigJson.ToJson(gpt)));
+        using var m = new TransformerModel(llama);
+        Assert.Equal(llama.ParameterCount(), m.FlatValues.Length);
+        Assert.True(llama.ActiveParameterCount() < llama.ParameterCount());
+        using var g = new TransformerModel(gpt);
+        Assert.Equal(gpt.ParameterCount(), g.FlatValues.Length);
+        Assert.False(g.HasParameter("transformer.wpe.weight"));
+    }
 }
