@@ -262,10 +262,11 @@ internal static unsafe class ModelKernels
     /// <summary>
     /// Mean cross-entropy of logits z = cap·tanh((h·Wᵀ)/cap) (or h·Wᵀ when cap = 0) against targets, built
     /// <paramref name="chunkRows"/> rows at a time into <paramref name="logits"/> (chunkRows, V). With dh/dW not null,
-    /// accumulates dh += s·dz·W and dW += s·dzᵀ·h for s = gradScale/count. Targets equal to
+    /// accumulates dh += s·dz·W and dW += s·dzᵀ·h for s = gradScale/count. With <paramref name="Wbf16"/> (a bf16
+    /// copy of W) the two products with W read it instead. Targets equal to
     /// <paramref name="ignore"/> are not counted. <paramref name="rowLoss"/> holds chunkRows floats.
     /// </summary>
-    public static float LmHeadLoss(float* dh, float* dW, float* h, float* W, int* targets, int BT, int C, int V,
+    public static float LmHeadLoss(float* dh, float* dW, float* h, float* W, ushort* Wbf16, int* targets, int BT, int C, int V,
         float cap, float gradScale, int ignore, float* logits, float* rowLoss, int chunkRows)
     {
         int count = 0;
@@ -282,7 +283,8 @@ internal static unsafe class ModelKernels
         for (int r0 = 0; r0 < BT; r0 += chunkRows)
         {
             int rows = Math.Min(chunkRows, BT - r0);
-            Gemm.Run(false, true, rows, V, C, h + (long)r0 * C, C, W, C, logits, V, false); // (rows, V)
+            if (Wbf16 != null) Gemm.RunBf16B(false, true, rows, V, C, h + (long)r0 * C, C, Wbf16, C, logits, V, false);
+            else Gemm.Run(false, true, rows, V, C, h + (long)r0 * C, C, W, C, logits, V, false); // (rows, V)
             var body = new CeBody
             {
                 Logits = logits, Loss = rowLoss, Targets = targets + r0, V = V, Ignore = ignore, Cap = cap,
@@ -291,7 +293,8 @@ internal static unsafe class ModelKernels
             WorkerPool.For(rows, 1, ref body);
             for (int r = 0; r < rows; r++) total += rowLoss[r];
             if (!grads) continue;
-            Gemm.Run(false, false, rows, C, V, logits, V, W, C, dh + (long)r0 * C, C, true); // dh (rows, C)
+            if (Wbf16 != null) Gemm.RunBf16B(false, false, rows, C, V, logits, V, Wbf16, C, dh + (long)r0 * C, C, true);
+            else Gemm.Run(false, false, rows, C, V, logits, V, W, C, dh + (long)r0 * C, C, true); // dh (rows, C)
             Gemm.Run(true, false, V, C, rows, logits, V, h + (long)r0 * C, C, dW, C, true);  // dW (V, C)
         }
         return (float)(total / count);

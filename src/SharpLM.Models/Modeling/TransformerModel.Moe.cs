@@ -66,7 +66,7 @@ public sealed unsafe partial class TransformerModel
         ref var o = ref _layers[l];
         ref var m = ref a.Moe;
         int E = _experts, K = _topK, R = BT * K;
-        Linear(a.Ln2, W(o.RouterW), m.Probs, BT, E, C, false); // router logits (BT, E)
+        LinearW(a.Ln2, o.RouterW, m.Probs, BT, E, C, false); // router logits (BT, E)
         StepProfile.Mark(StepPhase.GemmForward);
         var counts = stackalloc int[E];
         for (int e = 0; e < E; e++) counts[e] = 0;
@@ -109,8 +109,8 @@ public sealed unsafe partial class TransformerModel
             int r0 = m.Offsets[e], n = m.Offsets[e + 1] - r0;
             if (n == 0) continue;
             long w = o.Experts + e * ExpertStride;
-            Gemm.Run(false, true, n, I, C, m.Xe + (long)r0 * C, C, W(w), C, m.GU + (long)r0 * 2 * I, 2 * I, false);                 // gate
-            Gemm.Run(false, true, n, I, C, m.Xe + (long)r0 * C, C, W(w + 2L * I * C), C, m.GU + (long)r0 * 2 * I + I, 2 * I, false); // up
+            MatW(false, true, n, I, C, m.Xe + (long)r0 * C, C, w, C, m.GU + (long)r0 * 2 * I, 2 * I, false);                 // gate
+            MatW(false, true, n, I, C, m.Xe + (long)r0 * C, C, w + 2L * I * C, C, m.GU + (long)r0 * 2 * I + I, 2 * I, false); // up
         }
         StepProfile.Mark(StepPhase.GemmForward);
         ModelKernels.SwiGluForward(m.Hh, m.GU, R, I); StepProfile.Mark(StepPhase.Activations);
@@ -118,7 +118,7 @@ public sealed unsafe partial class TransformerModel
         {
             int r0 = m.Offsets[e], n = m.Offsets[e + 1] - r0;
             if (n == 0) continue;
-            Linear(m.Hh + (long)r0 * I, W(o.Experts + e * ExpertStride + (long)I * C), m.Ye + (long)r0 * C, n, C, I, false); // down (n, C)
+            LinearW(m.Hh + (long)r0 * I, o.Experts + e * ExpertStride + (long)I * C, m.Ye + (long)r0 * C, n, C, I, false); // down (n, C)
         }
         StepProfile.Mark(StepPhase.GemmForward);
         var scatter = new CombineBody { Out = a.Res3, Rows = m.Ye, RowOf = m.RowOf, Weights = m.TopW, K = K, C = C, Accumulate = true };
@@ -142,7 +142,7 @@ public sealed unsafe partial class TransformerModel
             if (n == 0) continue;
             long w2 = o.Experts + e * ExpertStride + (long)I * C;
             Gemm.Run(true, false, C, I, n, d.DYe + (long)r0 * C, C, m.Hh + (long)r0 * I, I, G(w2), I, true);  // dW2 (C, I)
-            Gemm.Run(false, false, n, I, C, d.DYe + (long)r0 * C, C, W(w2), I, d.DHh + (long)r0 * I, I, false); // dh (n, I)
+            MatW(false, false, n, I, C, d.DYe + (long)r0 * C, C, w2, I, d.DHh + (long)r0 * I, I, false); // dh (n, I)
         }
         StepProfile.Mark(StepPhase.GemmBackward);
         ModelKernels.SwiGluBackward(d.DGU, m.GU, d.DHh, R, I); StepProfile.Mark(StepPhase.Activations);
@@ -154,8 +154,8 @@ public sealed unsafe partial class TransformerModel
             float* dgu = d.DGU + (long)r0 * 2 * I, xe = m.Xe + (long)r0 * C, dxe = d.DXe + (long)r0 * C;
             Gemm.Run(true, false, I, C, n, dgu, 2 * I, xe, C, G(w1), C, true);          // dW1 (I, C)
             Gemm.Run(true, false, I, C, n, dgu + I, 2 * I, xe, C, G(w3), C, true);      // dW3 (I, C)
-            Gemm.Run(false, false, n, C, I, dgu, 2 * I, W(w1), C, dxe, C, false);       // dx (n, C)
-            Gemm.Run(false, false, n, C, I, dgu + I, 2 * I, W(w3), C, dxe, C, true);
+            MatW(false, false, n, C, I, dgu, 2 * I, w1, C, dxe, C, false);       // dx (n, C)
+            MatW(false, false, n, C, I, dgu + I, 2 * I, w3, C, dxe, C, true);
         }
         StepProfile.Mark(StepPhase.GemmBackward);
         var combine = new CombineBody { Out = a.DLn, Rows = d.DXe, RowOf = m.RowOf, Weights = null, K = K, C = C, Accumulate = false };
@@ -176,7 +176,7 @@ public sealed unsafe partial class TransformerModel
         }
         StepProfile.Mark(StepPhase.Routing);
         Gemm.Run(true, false, E, C, BT, d.DP, E, s.Ln2, C, G(o.RouterW), C, true);  // dWr (E, C)
-        Gemm.Run(false, false, BT, C, E, d.DP, E, W(o.RouterW), C, a.DLn, C, true); // dln2 += dlogits·Wr
+        MatW(false, false, BT, C, E, d.DP, E, o.RouterW, C, a.DLn, C, true); // dln2 += dlogits·Wr
         StepProfile.Mark(StepPhase.GemmBackward);
     }
 

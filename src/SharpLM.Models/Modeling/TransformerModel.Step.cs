@@ -6,6 +6,7 @@
 using SharpLM.Models.Config;
 using SharpLM.Tensors;
 using SharpLM.Tensors.Kernels;
+using SharpLM.Tensors.Threading;
 
 namespace SharpLM.Models.Modeling;
 
@@ -27,9 +28,10 @@ public sealed unsafe partial class TransformerModel
         StepProfile.Start();
         var a = Prepare(tokens, batch, seq, withTargets: true);
         int B = batch, T = seq, BT = B * T;
+        RefreshBf16(); StepProfile.Mark(StepPhase.Other);
         Forward(a, B, T);
         ModelKernels.Zero(a.DLn, (long)BT * C); StepProfile.Mark(StepPhase.Other);
-        float loss = ModelKernels.LmHeadLoss(a.DLn, G(HeadOffset), a.Lnf, W(HeadOffset), a.Targets, BT, C, V,
+        float loss = ModelKernels.LmHeadLoss(a.DLn, G(HeadOffset), a.Lnf, W(HeadOffset), Wb(HeadOffset), a.Targets, BT, C, V,
             (float)_cfg.LogitSoftcap, gradScale, ILanguageModel.IgnoreIndex, a.Logits, a.RowLoss, a.Chunk); StepProfile.Mark(StepPhase.LmHead);
         if (float.IsNaN(loss) && !HasTargets(a.Targets, BT)) return loss;
 
@@ -56,8 +58,9 @@ public sealed unsafe partial class TransformerModel
     {
         StepProfile.Start();
         var a = Prepare(tokens, batch, seq, withTargets: true);
+        RefreshBf16();
         Forward(a, batch, seq);
-        float loss = ModelKernels.LmHeadLoss(null, null, a.Lnf, W(HeadOffset), a.Targets, batch * seq, C, V,
+        float loss = ModelKernels.LmHeadLoss(null, null, a.Lnf, W(HeadOffset), Wb(HeadOffset), a.Targets, batch * seq, C, V,
             (float)_cfg.LogitSoftcap, 0f, ILanguageModel.IgnoreIndex, a.Logits, a.RowLoss, a.Chunk); StepProfile.Mark(StepPhase.LmHead);
         return loss;
     }
@@ -68,10 +71,11 @@ public sealed unsafe partial class TransformerModel
         int BT = batch * seq;
         if (logits.Length != (long)BT * V) throw new ArgumentException($"logits: destination has {logits.Length} floats, (batch {batch}, seq {seq}, vocab {V}) needs {(long)BT * V}");
         var a = Prepare(inputs, batch, seq, withTargets: false);
+        RefreshBf16();
         Forward(a, batch, seq);
         fixed (float* z = logits)
         {
-            Gemm.Run(false, true, BT, V, C, a.Lnf, C, W(HeadOffset), C, z, V, false); // (BT, V)
+            MatW(false, true, BT, V, C, a.Lnf, C, HeadOffset, C, z, V, false); // (BT, V)
             float cap = (float)_cfg.LogitSoftcap;
             if (cap > 0) for (long i = 0; i < (long)BT * V; i++) z[i] = cap * MathF.Tanh(z[i] / cap);
         }
@@ -122,9 +126,54 @@ public sealed unsafe partial class TransformerModel
         else Norms.RmsNormForward(a.Lnf, a.LnfRstd, xL, W(_lnfW), BT, C, eps); StepProfile.Mark(StepPhase.Norms);
     }
 
-    // y (BT, out) (= or +=) x (BT, in) · Wᵀ for a Linear weight W (out, in).
-    private static void Linear(float* x, float* w, float* y, int BT, int outF, int inF, bool acc) =>
-        Gemm.Run(false, true, BT, outF, inF, x, inF, w, inF, y, outF, acc);
+    /// <summary>
+    /// Run the weight GEMMs on bf16 copies of the weights (refreshed from the f32 master weights at the start of
+    /// every forward; activations, gradients and accumulation stay f32). Halves the weight traffic of the
+    /// GEMMs; the results differ from f32 by the bf16 rounding of the weights (relative 2⁻⁹).
+    /// </summary>
+    public bool UseBf16
+    {
+        get => _bf16 != null;
+        set
+        {
+            if (value == UseBf16) return;
+            if (value) _bf16 = new NativeBuffer(Math.Max(2, _values.Length * 2));
+            else { _bf16!.Dispose(); _bf16 = null; }
+        }
+    }
+    private NativeBuffer? _bf16;
+
+    private void RefreshBf16()
+    {
+        if (_bf16 == null) return;
+        var body = new NarrowBody { Src = _values.Data, Dst = (ushort*)_bf16.Pointer, N = _values.Length };
+        WorkerPool.For((int)((_values.Length + NarrowBlock - 1) / NarrowBlock), 1, ref body);
+    }
+
+    private const int NarrowBlock = 1 << 16;
+
+    private struct NarrowBody : IParallelBody
+    {
+        public float* Src; public ushort* Dst; public long N;
+        public readonly void Execute(int start, int end)
+        {
+            long a = (long)start * NarrowBlock, b = Math.Min(N, (long)end * NarrowBlock);
+            BFloat16Convert.FromFloat(Src + a, Dst + a, b - a);
+        }
+    }
+
+    private ushort* Wb(long off) => _bf16 == null ? null : (ushort*)_bf16.Pointer + off;
+
+    // C (= or +=) op(A)·op(W) for the weight at offset w (its bf16 copy in bf16 mode).
+    private void MatW(bool transA, bool transB, int M, int N, int K, float* A, int lda, long w, int ldb, float* Cm, int ldc, bool acc)
+    {
+        if (_bf16 != null) Gemm.RunBf16B(transA, transB, M, N, K, A, lda, Wb(w), ldb, Cm, ldc, acc);
+        else Gemm.Run(transA, transB, M, N, K, A, lda, W(w), ldb, Cm, ldc, acc);
+    }
+
+    // y (BT, out) (= or +=) x (BT, in) · Wᵀ for a Linear weight W (out, in) at offset w.
+    private void LinearW(float* x, long w, float* y, int BT, int outF, int inF, bool acc) =>
+        MatW(false, true, BT, outF, inF, x, inF, w, inF, y, outF, acc);
 
     // Without QK-norm, q, k and v are column blocks of one fused projection (BT, C + 2·KV) — GPT-2's c_attn is
     // (C, 3C) and Llama's q/k/v_proj are consecutive rows of the flat buffer — so one GEMM computes all
@@ -147,9 +196,9 @@ public sealed unsafe partial class TransformerModel
             if (_gpt2)
             {
                 ModelKernels.InitRows(a.Qkv, null, W(o.QkvB), BT, QW, QW); StepProfile.Mark(StepPhase.Other);
-                Gemm.Run(false, false, BT, QW, C, a.Ln1, C, W(o.QkvW), QW, a.Qkv, QW, true); // (BT, 3C)
+                MatW(false, false, BT, QW, C, a.Ln1, C, o.QkvW, QW, a.Qkv, QW, true); // (BT, 3C)
             }
-            else Linear(a.Ln1, W(o.QW), a.Qkv, BT, QW, C, false);                          // (BT, C + 2KV)
+            else LinearW(a.Ln1, o.QW, a.Qkv, BT, QW, C, false);                          // (BT, C + 2KV)
             StepProfile.Mark(StepPhase.GemmForward);
             q = a.Qkv; k = a.Qkv + C; v = a.Qkv + C + KV; ldq = ldk = QW;
         }
@@ -161,14 +210,14 @@ public sealed unsafe partial class TransformerModel
                 {
                     float* y = j == 0 ? a.QRaw : j == 1 ? a.KRaw : a.V;
                     ModelKernels.InitRows(y, null, W(o.QkvB) + j * C, BT, C, C);
-                    Gemm.Run(false, false, BT, C, C, a.Ln1, C, W(o.QkvW) + j * C, 3 * C, y, C, true);
+                    MatW(false, false, BT, C, C, a.Ln1, C, o.QkvW + j * C, 3 * C, y, C, true);
                 }
             }
             else
             {
-                Linear(a.Ln1, W(o.QW), a.QRaw, BT, C, C, false);   // (B, T, NH, HS)
-                Linear(a.Ln1, W(o.KW), a.KRaw, BT, KV, C, false);  // (B, T, NKV, HS)
-                Linear(a.Ln1, W(o.VW), a.V, BT, KV, C, false);
+                LinearW(a.Ln1, o.QW, a.QRaw, BT, C, C, false);   // (B, T, NH, HS)
+                LinearW(a.Ln1, o.KW, a.KRaw, BT, KV, C, false);  // (B, T, NKV, HS)
+                LinearW(a.Ln1, o.VW, a.V, BT, KV, C, false);
             }
             StepProfile.Mark(StepPhase.GemmForward);
             // per-head RMSNorm over HS, before RoPE
@@ -186,8 +235,8 @@ public sealed unsafe partial class TransformerModel
         CausalAttention.Forward(a.Att, a.Lse, q, ldq, k, ldk, v, ldk, B, T, NH, NKV, HS, _slopes); // (B, T, NH, HS), lse (B, NH, T)
         StepProfile.Mark(StepPhase.AttentionForward);
         ModelKernels.InitRows(a.Res2, x, _gpt2 ? W(o.OB) : null, BT, C, C); StepProfile.Mark(StepPhase.Other);
-        if (_gpt2) Gemm.Run(false, false, BT, C, C, a.Att, C, W(o.OW), C, a.Res2, C, true);
-        else Linear(a.Att, W(o.OW), a.Res2, BT, C, C, true);
+        if (_gpt2) MatW(false, false, BT, C, C, a.Att, C, o.OW, C, a.Res2, C, true);
+        else LinearW(a.Att, o.OW, a.Res2, BT, C, C, true);
         StepProfile.Mark(StepPhase.GemmForward);
 
         // ---- MLP
@@ -203,15 +252,15 @@ public sealed unsafe partial class TransformerModel
         }
         else if (_gpt2)
         {
-            Gemm.Run(false, false, BT, I, C, a.Ln2, C, W(o.FcW), I, a.H1, I, true); StepProfile.Mark(StepPhase.GemmForward); // (BT, I)
+            MatW(false, false, BT, I, C, a.Ln2, C, o.FcW, I, a.H1, I, true); StepProfile.Mark(StepPhase.GemmForward); // (BT, I)
             Activations.GeluForward(a.H2, a.H1, (long)BT * I); StepProfile.Mark(StepPhase.Activations);
-            Gemm.Run(false, false, BT, C, I, a.H2, I, W(o.DownW), C, a.Res3, C, true); StepProfile.Mark(StepPhase.GemmForward); // (BT, C)
+            MatW(false, false, BT, C, I, a.H2, I, o.DownW, C, a.Res3, C, true); StepProfile.Mark(StepPhase.GemmForward); // (BT, C)
         }
         else
         {
-            Linear(a.Ln2, W(o.FcW), a.H1, BT, 2 * I, C, false); StepProfile.Mark(StepPhase.GemmForward); // gate|up (BT, 2I)
+            LinearW(a.Ln2, o.FcW, a.H1, BT, 2 * I, C, false); StepProfile.Mark(StepPhase.GemmForward); // gate|up (BT, 2I)
             ModelKernels.SwiGluForward(a.H2, a.H1, BT, I); StepProfile.Mark(StepPhase.Activations);        // (BT, I)
-            Linear(a.H2, W(o.DownW), a.Res3, BT, C, I, true); StepProfile.Mark(StepPhase.GemmForward);
+            LinearW(a.H2, o.DownW, a.Res3, BT, C, I, true); StepProfile.Mark(StepPhase.GemmForward);
         }
     }
 
@@ -230,22 +279,22 @@ public sealed unsafe partial class TransformerModel
         {
             ModelKernels.ColSum(G(o.DownB), dres, BT, C, C); StepProfile.Mark(StepPhase.Other);
             Gemm.Run(true, false, I, C, BT, s.H2, I, dres, C, G(o.DownW), C, true);   // dW (I, C) += h2ᵀ·dres
-            Gemm.Run(false, true, BT, I, C, dres, C, W(o.DownW), C, a.DH2, I, false); // dh2 (BT, I)
+            MatW(false, true, BT, I, C, dres, C, o.DownW, C, a.DH2, I, false); // dh2 (BT, I)
             StepProfile.Mark(StepPhase.GemmBackward);
             ModelKernels.GeluBackward(a.DH1, s.H1, a.DH2, BT, I, I); StepProfile.Mark(StepPhase.Activations);
             ModelKernels.ColSum(G(o.FcB), a.DH1, BT, I, I); StepProfile.Mark(StepPhase.Other);
             Gemm.Run(true, false, C, I, BT, s.Ln2, C, a.DH1, I, G(o.FcW), I, true);   // dW (C, I)
-            Gemm.Run(false, true, BT, C, I, a.DH1, I, W(o.FcW), I, a.DLn, C, false);  // dln2 (BT, C)
+            MatW(false, true, BT, C, I, a.DH1, I, o.FcW, I, a.DLn, C, false);  // dln2 (BT, C)
             StepProfile.Mark(StepPhase.GemmBackward);
         }
         else
         {
             Gemm.Run(true, false, C, I, BT, dres, C, s.H2, I, G(o.DownW), I, true);    // dW (C, I) += dresᵀ·h
-            Gemm.Run(false, false, BT, I, C, dres, C, W(o.DownW), I, a.DH2, I, false); // dh (BT, I)
+            MatW(false, false, BT, I, C, dres, C, o.DownW, I, a.DH2, I, false); // dh (BT, I)
             StepProfile.Mark(StepPhase.GemmBackward);
             ModelKernels.SwiGluBackward(a.DH1, s.H1, a.DH2, BT, I); StepProfile.Mark(StepPhase.Activations); // d(gate|up) (BT, 2I)
             Gemm.Run(true, false, 2 * I, C, BT, a.DH1, 2 * I, s.Ln2, C, G(o.FcW), C, true);   // d[gate; up] (2I, C)
-            Gemm.Run(false, false, BT, C, 2 * I, a.DH1, 2 * I, W(o.FcW), C, a.DLn, C, false); // dln2 (BT, C)
+            MatW(false, false, BT, C, 2 * I, a.DH1, 2 * I, o.FcW, C, a.DLn, C, false); // dln2 (BT, C)
             StepProfile.Mark(StepPhase.GemmBackward);
         }
         if (_gpt2) Norms.LayerNormBackward(dres, G(o.Ln2W), G(o.Ln2B), a.DLn, s.Res2, W(o.Ln2W), s.Ln2Mean, s.Ln2Rstd, BT, C);
@@ -257,12 +306,12 @@ public sealed unsafe partial class TransformerModel
         {
             ModelKernels.ColSum(G(o.OB), dres, BT, C, C); StepProfile.Mark(StepPhase.Other);
             Gemm.Run(true, false, C, C, BT, s.Att, C, dres, C, G(o.OW), C, true);      // dW (C, C) += attᵀ·dres
-            Gemm.Run(false, true, BT, C, C, dres, C, W(o.OW), C, a.DAtt, C, false);   // datt (BT, C)
+            MatW(false, true, BT, C, C, dres, C, o.OW, C, a.DAtt, C, false);   // datt (BT, C)
         }
         else
         {
             Gemm.Run(true, false, C, C, BT, dres, C, s.Att, C, G(o.OW), C, true);      // dW (C, C) += dresᵀ·att
-            Gemm.Run(false, false, BT, C, C, dres, C, W(o.OW), C, a.DAtt, C, false);  // datt (BT, C)
+            MatW(false, false, BT, C, C, dres, C, o.OW, C, a.DAtt, C, false);  // datt (BT, C)
         }
         StepProfile.Mark(StepPhase.GemmBackward);
         float* q, k, v, dq, dk, dv; int ldq, ldk;
@@ -290,12 +339,12 @@ public sealed unsafe partial class TransformerModel
             {
                 ModelKernels.ColSum(G(o.QkvB), a.DQkv, BT, QW, QW); StepProfile.Mark(StepPhase.Other);
                 Gemm.Run(true, false, C, QW, BT, s.Ln1, C, a.DQkv, QW, G(o.QkvW), QW, true);  // dW (C, 3C)
-                Gemm.Run(false, true, BT, C, QW, a.DQkv, QW, W(o.QkvW), QW, a.DLn, C, false); // dln1 (BT, C)
+                MatW(false, true, BT, C, QW, a.DQkv, QW, o.QkvW, QW, a.DLn, C, false); // dln1 (BT, C)
             }
             else
             {
                 Gemm.Run(true, false, QW, C, BT, a.DQkv, QW, s.Ln1, C, G(o.QW), C, true);     // d[q; k; v]_proj (C + 2KV, C)
-                Gemm.Run(false, false, BT, C, QW, a.DQkv, QW, W(o.QW), C, a.DLn, C, false);   // dln1 (BT, C)
+                MatW(false, false, BT, C, QW, a.DQkv, QW, o.QW, C, a.DLn, C, false);   // dln1 (BT, C)
             }
             StepProfile.Mark(StepPhase.GemmBackward);
         }
@@ -314,7 +363,7 @@ public sealed unsafe partial class TransformerModel
                     float* dy = j == 0 ? a.DQN : j == 1 ? a.DKN : dv;
                     ModelKernels.ColSum(G(o.QkvB) + j * C, dy, BT, C, C);
                     Gemm.Run(true, false, C, C, BT, s.Ln1, C, dy, C, G(o.QkvW) + j * C, 3 * C, true);     // dW[:, jC:(j+1)C]
-                    Gemm.Run(false, true, BT, C, C, dy, C, W(o.QkvW) + j * C, 3 * C, a.DLn, C, j > 0);   // dln1 (BT, C)
+                    MatW(false, true, BT, C, C, dy, C, o.QkvW + j * C, 3 * C, a.DLn, C, j > 0);   // dln1 (BT, C)
                 }
             }
             else
@@ -322,9 +371,9 @@ public sealed unsafe partial class TransformerModel
                 Gemm.Run(true, false, C, C, BT, a.DQN, C, s.Ln1, C, G(o.QW), C, true);     // dWq (C, C)
                 Gemm.Run(true, false, KV, C, BT, a.DKN, KV, s.Ln1, C, G(o.KW), C, true);   // dWk (KV, C)
                 Gemm.Run(true, false, KV, C, BT, dv, KV, s.Ln1, C, G(o.VW), C, true);      // dWv (KV, C)
-                Gemm.Run(false, false, BT, C, C, a.DQN, C, W(o.QW), C, a.DLn, C, false);   // dln1 (BT, C)
-                Gemm.Run(false, false, BT, C, KV, a.DKN, KV, W(o.KW), C, a.DLn, C, true);
-                Gemm.Run(false, false, BT, C, KV, dv, KV, W(o.VW), C, a.DLn, C, true);
+                MatW(false, false, BT, C, C, a.DQN, C, o.QW, C, a.DLn, C, false);   // dln1 (BT, C)
+                MatW(false, false, BT, C, KV, a.DKN, KV, o.KW, C, a.DLn, C, true);
+                MatW(false, false, BT, C, KV, dv, KV, o.VW, C, a.DLn, C, true);
             }
             StepProfile.Mark(StepPhase.GemmBackward);
         }

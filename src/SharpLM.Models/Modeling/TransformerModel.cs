@@ -227,6 +227,7 @@ public sealed unsafe partial class TransformerModel : ILanguageModel
         if (_disposed) return;
         _disposed = true;
         _acts?.Dispose();
+        _bf16?.Dispose();
         _values.Dispose();
         _grads.Dispose();
         _ropeTables?.Dispose();

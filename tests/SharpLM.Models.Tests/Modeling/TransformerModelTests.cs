@@ -244,4 +244,32 @@ public sealed class TransformerModelTests : IDisposable
         Assert.Equal(gpt.ParameterCount(), g.FlatValues.Length);
         Assert.False(g.HasParameter("transformer.wpe.weight"));
     }
+
+    // bf16 weight copies: the GEMMs see weights rounded to 8 significant bits (relative error ≤ 2⁻⁹), so the
+    // loss moves by ~1e-3 and gradients by a few per mille of their scale; the master weights are untouched.
+    [Theory]
+    [InlineData(ModelStyle.Gpt2)]
+    [InlineData(ModelStyle.Llama)]
+    public void Bf16WeightCopiesStayCloseToF32(ModelStyle style)
+    {
+        var cfg = Tiny(style, tie: style == ModelStyle.Gpt2);
+        using var m = new TransformerModel(cfg, seed: 8);
+        ScaleUp(m);
+        int B = 2, T = 8;
+        var tokens = Tokens(B, T, cfg.VocabSize, 5);
+        var before = m.FlatValues.AsSpan<float>().ToArray();
+        m.ZeroGrad();
+        float l32 = m.ForwardBackward(tokens, B, T, 1f);
+        var g32 = m.FlatGrads.AsSpan<float>().ToArray();
+        m.UseBf16 = true;
+        m.ZeroGrad();
+        float l16 = m.ForwardBackward(tokens, B, T, 1f);
+        var g16 = m.FlatGrads.AsSpan<float>();
+        Assert.NotEqual(l32, l16);
+        Assert.True(Math.Abs(l32 - l16) < 2e-2 * l32, $"{style}: bf16 loss {l16} vs f32 {l32}");
+        double num = 0, den = 0;
+        for (int i = 0; i < g32.Length; i++) { num += (g16[i] - g32[i]) * (double)(g16[i] - g32[i]); den += (double)g32[i] * g32[i]; }
+        Assert.True(Math.Sqrt(num / den) < 2e-2, $"{style}: relative gradient difference {Math.Sqrt(num / den):g3}");
+        Assert.True(before.AsSpan().SequenceEqual(m.FlatValues.AsSpan<float>()));
+    }
 }
