@@ -17,12 +17,17 @@ namespace SharpLM.Cli.Commands;
 internal static class ModelFactory
 {
     /// <summary>A freshly initialised model of <paramref name="config"/> seeded with <paramref name="seed"/>.</summary>
-    public static ILanguageModel Create(ModelConfig config, ulong seed) =>
-        throw new UserFacingException($"this build has no trainable transformer implementation yet (asked for {config.Style} with {config.NumLayers} layers, seed {seed})");
+    public static ILanguageModel Create(ModelConfig config, ulong seed) => new TransformerModel(config, seed);
 
     /// <summary>Turns on bf16 GEMMs and/or activation checkpointing; throws if the model cannot.</summary>
     public static void SetExecutionModes(ILanguageModel model, bool bf16, bool checkpointActivations)
     {
+        if (model is TransformerModel t)
+        {
+            t.UseBf16 = bf16;
+            t.CheckpointActivations = checkpointActivations;
+            return;
+        }
         if (bf16 || checkpointActivations)
             throw new UserFacingException($"{model.GetType().Name} has no {(bf16 ? "bf16" : "activation checkpointing")} mode");
     }
