@@ -137,8 +137,15 @@ public sealed class TrainerTests : IDisposable
         // The real model (parallel kernels): an interrupted and resumed run equals the uninterrupted one.
         var cfg = new ModelConfig
         {
-            Style = style, NumLayers = 2, NumHeads = 2, NumKvHeads = style == ModelStyle.Llama ? 1 : 2, HiddenSize = 32,
-            IntermediateSize = style == ModelStyle.Llama ? 64 : 128, MaxPositions = 16, VocabSize = V, PaddedVocabSize = V,
+            Style = style,
+            NumLayers = 2,
+            NumHeads = 2,
+            NumKvHeads = style == ModelStyle.Llama ? 1 : 2,
+            HiddenSize = 32,
+            IntermediateSize = style == ModelStyle.Llama ? 64 : 128,
+            MaxPositions = 16,
+            VocabSize = V,
+            PaddedVocabSize = V,
             TieWordEmbeddings = style == ModelStyle.Gpt2,
         }.Validate();
         string cfgFile = Path.Combine(_root, $"tf-{style}.json");
