@@ -5,6 +5,11 @@
 //     Plain-text files are read line by line, each line with its '\n', as the Rust trainer reads files;
 //     a JSONL file gives one document per line from a string field. Documents are cut at MaxDocumentChars,
 //     and only unique chunks are kept, so memory is bounded by the vocabulary of chunks, not the corpus size.
+//     For corpora whose chunk vocabulary itself outgrows memory, MaxUniqueChunks caps the table: when it is
+//     exceeded, the rarest chunks are dropped (all chunks of count 1, then of count 2, … until at most half the
+//     cap remain), the pruning of lossy counting (Manku & Motwani 2002). Frequent chunks, which decide the
+//     merges, survive; the counts of pruned rare chunks are lost, so merges near the end of a large vocabulary
+//     may differ from an exact count. ChunkCounts.Pruned reports how many were dropped.
 //  2. Start from the 256 byte tokens, numbered in the order of their byte-level characters (as the Rust
 //     trainer numbers its alphabet), count adjacent pairs weighted by chunk frequency, and remember for each
 //     pair which chunks contain it.
@@ -28,13 +33,15 @@ namespace SharpLM.Text.Tokenization;
 /// <param name="SpecialTokens">Special tokens, added after training in this order.</param>
 /// <param name="MaxDocumentChars">Longer documents (or lines) are cut to this many chars before counting.</param>
 /// <param name="Threads">Worker threads for counting (0 = one per core).</param>
+/// <param name="MaxUniqueChunks">Cap on distinct chunks held while counting; the rarest are pruned beyond it.</param>
 public sealed record BpeTrainerOptions(
     int VocabSize = 8192,
     int MinFrequency = 2,
     string Pattern = PreTokenizerPatterns.Gpt2,
     IReadOnlyList<string>? SpecialTokens = null,
     int MaxDocumentChars = 1 << 20,
-    int Threads = 0)
+    int Threads = 0,
+    int MaxUniqueChunks = 8 << 20)
 {
     /// <summary>GPT-2 style: GPT-2 pattern and an end-of-text token.</summary>
     public static BpeTrainerOptions Gpt2Style(int vocabSize) => new(vocabSize, SpecialTokens: ["<|endoftext|>"]);
@@ -58,12 +65,37 @@ public sealed class ChunkCounts
     /// <summary>Total UTF-8 bytes counted.</summary>
     public long Bytes { get; internal set; }
 
+    /// <summary>Distinct chunks dropped by pruning (see <see cref="BpeTrainerOptions.MaxUniqueChunks"/>).</summary>
+    public long Pruned { get; internal set; }
+
+    /// <summary>Drops the rarest chunks until at most <paramref name="keep"/> remain: every chunk of count 1,
+    /// then of count 2, and so on. Returns the count threshold that was applied (0 when nothing was dropped).</summary>
+    internal long Prune(int keep)
+    {
+        if (Counts.Count <= keep) return 0;
+        // histogram of small counts picks the threshold in one pass
+        const int maxBucket = 1 << 16;
+        var hist = new long[maxBucket + 1];
+        foreach (var v in Counts.Values) hist[Math.Min(v, maxBucket)]++;
+        long remaining = Counts.Count;
+        long threshold = 0;
+        while (remaining > keep && threshold < maxBucket) { threshold++; remaining -= hist[threshold]; }
+        var drop = new List<string>();
+        foreach (var (k, v) in Counts)
+            if (v <= threshold) drop.Add(k);
+        foreach (var k in drop) Counts.Remove(k);
+        Counts.TrimExcess();
+        Pruned += drop.Count;
+        return threshold;
+    }
+
     internal void MergeFrom(ChunkCounts other)
     {
         foreach (var (k, v) in other.Counts)
             System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(Counts, k, out _) += v;
         Total += other.Total;
         Bytes += other.Bytes;
+        Pruned += other.Pruned;
     }
 }
 
@@ -81,8 +113,9 @@ public sealed class BpeTrainer(BpeTrainerOptions options)
         return Train(counts);
     }
 
-    /// <summary>Trains on in-memory documents (each is pre-tokenized whole, cut at MaxDocumentChars).</summary>
-    public BpeTokenizer TrainTexts(IReadOnlyList<string> documents)
+    /// <summary>Trains on documents (each is pre-tokenized whole, cut at MaxDocumentChars). The sequence is read
+    /// once, in blocks, so it may be streamed from disk.</summary>
+    public BpeTokenizer TrainTexts(IEnumerable<string> documents)
     {
         Validate();
         var counts = CountTexts(documents);
@@ -95,6 +128,7 @@ public sealed class BpeTrainer(BpeTrainerOptions options)
         if (Options.VocabSize < 256 + specials)
             throw new ArgumentException($"vocab size {Options.VocabSize} is smaller than the 256 byte tokens plus {specials} special tokens ({256 + specials})");
         if (Options.MaxDocumentChars < 1) throw new ArgumentException("MaxDocumentChars must be at least 1");
+        if (Options.MaxUniqueChunks < 1024) throw new ArgumentException($"MaxUniqueChunks must be at least 1024, got {Options.MaxUniqueChunks}");
         if (Options.SpecialTokens is { } sp)
             foreach (var s in sp)
                 if (string.IsNullOrEmpty(s)) throw new ArgumentException("a special token is empty");
@@ -102,11 +136,32 @@ public sealed class BpeTrainer(BpeTrainerOptions options)
 
     // ------------------------------------------------------------- counting
 
-    /// <summary>Counts the chunks of in-memory documents in parallel.</summary>
-    public ChunkCounts CountTexts(IReadOnlyList<string> documents)
+    private const int BlockChars = 8 << 20;
+
+    /// <summary>Counts the chunks of documents, in blocks of about 8M chars counted in parallel.</summary>
+    public ChunkCounts CountTexts(IEnumerable<string> documents)
     {
         var pre = new PreTokenizer(Options.Pattern);
-        return CountParallel(documents, pre);
+        var total = new ChunkCounts();
+        var block = new List<string>();
+        long chars = 0;
+        foreach (var d in documents)
+        {
+            if (d is null) continue;
+            block.Add(d);
+            chars += Math.Min(d.Length, Options.MaxDocumentChars);
+            if (chars >= BlockChars) { AddBlock(total, block, pre); block.Clear(); chars = 0; }
+        }
+        if (block.Count > 0) AddBlock(total, block, pre);
+        return total;
+    }
+
+    private void AddBlock(ChunkCounts total, List<string> block, PreTokenizer pre)
+    {
+        var c = CountParallel(block, pre);
+        if (total.Unique == 0 && total.Total == 0) { total.Counts.EnsureCapacity(c.Unique); }
+        total.MergeFrom(c);
+        if (total.Unique > Options.MaxUniqueChunks) total.Prune(Options.MaxUniqueChunks / 2);
     }
 
     private int Threads => Options.Threads > 0 ? Options.Threads : Environment.ProcessorCount;
@@ -159,8 +214,7 @@ public sealed class BpeTrainer(BpeTrainerOptions options)
     {
         if (paths.Count == 0) throw new ArgumentException("no input files given");
         var pre = new PreTokenizer(Options.Pattern);
-        ChunkCounts? total = null;
-        const int blockChars = 8 << 20;
+        var total = new ChunkCounts();
         var utf8 = new UTF8Encoding(false, throwOnInvalidBytes: true);
         foreach (var path in paths)
         {
@@ -175,47 +229,56 @@ public sealed class BpeTrainer(BpeTrainerOptions options)
             {
                 string? line;
                 try { line = lines.Next(); }
-                catch (DecoderFallbackException) { throw new InvalidDataException($"{path}: not valid UTF-8 (near line {lineNo + 1}); convert it to UTF-8 first"); }
+                catch (DecoderFallbackException)
+                {
+                    var (badLine, offset) = FirstInvalidUtf8(path);
+                    throw new InvalidDataException($"{path}: not valid UTF-8 at line {badLine} (byte offset {offset}); convert it to UTF-8 first");
+                }
                 if (line is null) break;
                 lineNo++;
                 if (jsonlField is not null)
                 {
                     if (string.IsNullOrWhiteSpace(line)) continue;
-                    line = JsonlText(line, jsonlField, path, lineNo);
+                    line = TokenizerFiles.JsonlField(line, jsonlField, path, lineNo);
                     if (line is null) continue;
                 }
                 block.Add(line);
                 chars += line.Length;
-                if (chars >= blockChars)
-                {
-                    var c = CountParallel(block, pre);
-                    if (total is null) total = c; else total.MergeFrom(c);
-                    block.Clear(); chars = 0;
-                }
+                if (chars >= BlockChars) { AddBlock(total, block, pre); block.Clear(); chars = 0; }
             }
-            if (block.Count > 0)
-            {
-                var c = CountParallel(block, pre);
-                if (total is null) total = c; else total.MergeFrom(c);
-            }
+            if (block.Count > 0) AddBlock(total, block, pre);
         }
-        if (total is null || total.Total == 0)
+        if (total.Total == 0)
             throw new InvalidDataException($"the corpus is empty ({string.Join(", ", paths)}): nothing to train on");
         return total;
     }
 
-    private static string? JsonlText(string line, string field, string path, long lineNo)
+    // Line (1-based) and byte offset of the first byte that does not start a well-formed UTF-8 character.
+    internal static (long Line, long Offset) FirstInvalidUtf8(string path)
     {
-        try
+        using var stream = TiktokenFile.OpenMaybeGzip(path);
+        var buf = new byte[1 << 16];
+        int have = 0;
+        long line = 1, offset = 0;
+        while (true)
         {
-            using var doc = JsonDocument.Parse(line);
-            if (doc.RootElement.ValueKind != JsonValueKind.Object || !doc.RootElement.TryGetProperty(field, out var v))
-                throw new InvalidDataException($"{path}:{lineNo}: expected a JSON object with a \"{field}\" field");
-            if (v.ValueKind == JsonValueKind.Null) return null;
-            if (v.ValueKind != JsonValueKind.String) throw new InvalidDataException($"{path}:{lineNo}: field \"{field}\" must be a string");
-            return v.GetString();
+            int read = stream.Read(buf, have, buf.Length - have);
+            bool end = read == 0;
+            have += read;
+            int i = 0;
+            while (i < have)
+            {
+                var status = System.Text.Rune.DecodeFromUtf8(buf.AsSpan(i, have - i), out _, out int used);
+                if (status == System.Buffers.OperationStatus.NeedMoreData && !end) break;
+                if (status != System.Buffers.OperationStatus.Done) return (line, offset + i);
+                if (buf[i] == (byte)'\n') line++;
+                i += used;
+            }
+            if (end) return (line, offset + i);
+            Array.Copy(buf, i, buf, 0, have - i);
+            offset += i;
+            have -= i;
         }
-        catch (JsonException e) { throw new InvalidDataException($"{path}:{lineNo}: not valid JSON: {e.Message}", e); }
     }
 
     // Lines that keep their terminating '\n' (and a preceding '\r'), as Rust's read_line does.

@@ -5,9 +5,10 @@
 // groups only around a repetition that nothing after it in its branch could give back to, so they match
 // exactly what the originals match (checked by the tiktoken agreement tests over committed fixtures).
 // .NET regex works on UTF-16 code units, so a character outside the BMP (an astral letter, digit or
-// emoji) is seen as two surrogates; PreTokenizer substitutes a BMP stand-in of the same Unicode category
-// for both halves before matching, which keeps the split identical except that an astral digit counts
-// as two towards \p{N}{1,3}.
+// emoji) is seen as two surrogates. PreTokenizer replaces each surrogate pair by ONE BMP stand-in of the
+// same Unicode general category before matching and maps match positions back, so the regex sees one
+// character per code point, as tiktoken's (Rust, code-point based) regex does: an astral digit counts once
+// towards \p{N}{1,3}, and no chunk boundary can fall inside a surrogate pair.
 // Not here: normalisation (none of these tokenizers normalises) and BPE itself (BpeTokenizer).
 using System.Globalization;
 using System.Text.RegularExpressions;
@@ -112,24 +113,34 @@ public sealed class PreTokenizer
     public void Split<TSink>(ReadOnlySpan<char> text, ref TSink sink) where TSink : struct, IChunkSink, allows ref struct
     {
         if (text.IsEmpty) return;
-        char[]? rented = null;
-        ReadOnlySpan<char> scan = text;
-        if (text.IndexOfAnyInRange('\uD800', '\uDFFF') >= 0)
-        {
-            rented = System.Buffers.ArrayPool<char>.Shared.Rent(text.Length);
-            var dst = rented.AsSpan(0, text.Length);
-            SubstituteAstral(text, dst);
-            scan = dst;
-        }
+        if (text.IndexOfAnyInRange('\uD800', '\uDFFF') >= 0) { SplitAstral(text, ref sink); return; }
         int pos = 0;
-        foreach (var m in _regex.EnumerateMatches(scan))
+        foreach (var m in _regex.EnumerateMatches(text))
         {
             if (m.Index > pos) sink.Chunk(pos, m.Index - pos);
             if (m.Length > 0) sink.Chunk(m.Index, m.Length);
             pos = m.Index + m.Length;
         }
         if (pos < text.Length) sink.Chunk(pos, text.Length - pos);
-        if (rented is not null) System.Buffers.ArrayPool<char>.Shared.Return(rented);
+    }
+
+    // Text with surrogates: match on a copy with one stand-in per code point, report chunks in the original.
+    private void SplitAstral<TSink>(ReadOnlySpan<char> text, ref TSink sink) where TSink : struct, IChunkSink, allows ref struct
+    {
+        char[] scan = System.Buffers.ArrayPool<char>.Shared.Rent(text.Length);
+        int[] map = System.Buffers.ArrayPool<int>.Shared.Rent(text.Length + 1); // scan index → text index
+        int n = SubstituteAstral(text, scan, map);
+        int pos = 0;
+        foreach (var m in _regex.EnumerateMatches(scan.AsSpan(0, n)))
+        {
+            int start = map[m.Index], end = map[m.Index + m.Length];
+            if (start > pos) sink.Chunk(pos, start - pos);
+            if (end > start) sink.Chunk(start, end - start);
+            pos = end;
+        }
+        if (pos < text.Length) sink.Chunk(pos, text.Length - pos);
+        System.Buffers.ArrayPool<char>.Shared.Return(scan);
+        System.Buffers.ArrayPool<int>.Shared.Return(map);
     }
 
     /// <summary>The chunks of <paramref name="text"/> as strings (convenient, allocating; for tests and tools).</summary>
@@ -147,21 +158,25 @@ public sealed class PreTokenizer
         public void Chunk(int start, int length) => Out.Add(Text.Substring(start, length));
     }
 
-    // Replaces each surrogate pair by two copies of a BMP character of the same general category, and a lone
-    // surrogate by itself (category Cs, which none of the built-in classes name, like an emoji's So).
-    internal static void SubstituteAstral(ReadOnlySpan<char> src, Span<char> dst)
+    // Replaces each surrogate pair by one BMP character of the same general category (a lone surrogate stays:
+    // category Cs, which none of the built-in classes name, like an emoji's So). map[k] is the index in src
+    // of dst[k]; map[count] = src.Length. Returns the count of chars written.
+    internal static int SubstituteAstral(ReadOnlySpan<char> src, Span<char> dst, Span<int> map)
     {
-        src.CopyTo(dst);
-        for (int i = 0; i < src.Length - 1; i++)
+        int k = 0;
+        for (int i = 0; i < src.Length; i++)
         {
-            if (char.IsHighSurrogate(src[i]) && char.IsLowSurrogate(src[i + 1]))
+            map[k] = i;
+            char c = src[i];
+            if (char.IsHighSurrogate(c) && i + 1 < src.Length && char.IsLowSurrogate(src[i + 1]))
             {
-                int cp = char.ConvertToUtf32(src[i], src[i + 1]);
-                char s = StandIn(CharUnicodeInfo.GetUnicodeCategory(cp));
-                if (s != '\0') { dst[i] = s; dst[i + 1] = s; }
+                dst[k++] = StandIn(CharUnicodeInfo.GetUnicodeCategory(char.ConvertToUtf32(c, src[i + 1])));
                 i++;
             }
+            else dst[k++] = c;
         }
+        map[k] = src.Length;
+        return k;
     }
 
     private static char StandIn(UnicodeCategory c) => c switch
@@ -177,7 +192,7 @@ public sealed class PreTokenizer
         UnicodeCategory.DecimalDigitNumber => '0',
         UnicodeCategory.LetterNumber => '\u2160',
         UnicodeCategory.OtherNumber => '\u00B2',
-        _ => '\0', // symbols, punctuation, private use, unassigned: surrogates already fall in [^\s\p{L}\p{N}]
+        _ => '\u00A9', // symbols, punctuation, format, private use, unassigned: like '©' (So), in [^\s\p{L}\p{N}]
     };
 }
 

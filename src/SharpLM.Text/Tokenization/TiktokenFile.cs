@@ -87,8 +87,11 @@ public static class KnownEncodings
         "gpt2" or "r50k_base" => (PreTokenizerPatterns.Gpt2, new() { ["<|endoftext|>"] = 50256 }),
         "cl100k_base" => (PreTokenizerPatterns.Cl100k, new()
         {
-            ["<|endoftext|>"] = 100257, ["<|fim_prefix|>"] = 100258, ["<|fim_middle|>"] = 100259,
-            ["<|fim_suffix|>"] = 100260, ["<|endofprompt|>"] = 100276,
+            ["<|endoftext|>"] = 100257,
+            ["<|fim_prefix|>"] = 100258,
+            ["<|fim_middle|>"] = 100259,
+            ["<|fim_suffix|>"] = 100260,
+            ["<|endofprompt|>"] = 100276,
         }),
         "o200k_base" => (PreTokenizerPatterns.O200k, new() { ["<|endoftext|>"] = 199999, ["<|endofprompt|>"] = 200018 }),
         _ => throw new ArgumentException($"unknown encoding '{name}'; expected gpt2, cl100k_base or o200k_base"),

@@ -166,37 +166,37 @@ public static class TokenizerJson
         switch (type)
         {
             case "ByteLevel":
-            {
-                bool useRegex = !pre.TryGetProperty("use_regex", out var ur) || ur.ValueKind != JsonValueKind.False;
-                bool prefix = pre.TryGetProperty("add_prefix_space", out var ap) && ap.ValueKind == JsonValueKind.True;
-                if (!useRegex) throw Bad(src, field, "a ByteLevel pre-tokenizer without regex needs a Split before it");
-                return (PreTokenizerPatterns.Gpt2, prefix);
-            }
+                {
+                    bool useRegex = !pre.TryGetProperty("use_regex", out var ur) || ur.ValueKind != JsonValueKind.False;
+                    bool prefix = pre.TryGetProperty("add_prefix_space", out var ap) && ap.ValueKind == JsonValueKind.True;
+                    if (!useRegex) throw Bad(src, field, "a ByteLevel pre-tokenizer without regex needs a Split before it");
+                    return (PreTokenizerPatterns.Gpt2, prefix);
+                }
             case "Sequence":
-            {
-                if (!pre.TryGetProperty("pretokenizers", out var list) || list.ValueKind != JsonValueKind.Array || list.GetArrayLength() != 2)
-                    throw Bad(src, field + ".pretokenizers", "expected [Split, ByteLevel]");
-                var split = list[0];
-                var bl = list[1];
-                if (split.TryGetProperty("type", out var st) && st.GetString() == "ByteLevel" && list.GetArrayLength() == 2)
-                    throw Bad(src, field + ".pretokenizers", "expected [Split, ByteLevel]");
-                if (!split.TryGetProperty("type", out st) || st.GetString() != "Split")
-                    throw Bad(src, field + ".pretokenizers[0]", "expected a Split pre-tokenizer");
-                if (!split.TryGetProperty("pattern", out var pat) || !pat.TryGetProperty("Regex", out var rx) || rx.GetString() is not { } regex)
-                    throw Bad(src, field + ".pretokenizers[0].pattern", "expected {\"Regex\": \"...\"}");
-                if (split.TryGetProperty("behavior", out var beh) && beh.GetString() != "Isolated")
-                    throw Bad(src, field + ".pretokenizers[0].behavior", "expected \"Isolated\"");
-                if (split.TryGetProperty("invert", out var inv) && inv.ValueKind == JsonValueKind.True)
-                    throw Bad(src, field + ".pretokenizers[0].invert", "expected false");
-                if (!bl.TryGetProperty("type", out var bt) || bt.GetString() != "ByteLevel")
-                    throw Bad(src, field + ".pretokenizers[1]", "expected a ByteLevel pre-tokenizer");
-                if (bl.TryGetProperty("use_regex", out var ur2) && ur2.ValueKind == JsonValueKind.True)
-                    throw Bad(src, field + ".pretokenizers[1].use_regex", "expected false after a Split");
-                bool prefix = bl.TryGetProperty("add_prefix_space", out var ap2) && ap2.ValueKind == JsonValueKind.True;
-                try { _ = PreTokenizerPatterns.ToRegex(regex); }
-                catch (ArgumentException e) { throw Bad(src, field + ".pretokenizers[0].pattern.Regex", e.Message); }
-                return (regex, prefix);
-            }
+                {
+                    if (!pre.TryGetProperty("pretokenizers", out var list) || list.ValueKind != JsonValueKind.Array || list.GetArrayLength() != 2)
+                        throw Bad(src, field + ".pretokenizers", "expected [Split, ByteLevel]");
+                    var split = list[0];
+                    var bl = list[1];
+                    if (split.TryGetProperty("type", out var st) && st.GetString() == "ByteLevel" && list.GetArrayLength() == 2)
+                        throw Bad(src, field + ".pretokenizers", "expected [Split, ByteLevel]");
+                    if (!split.TryGetProperty("type", out st) || st.GetString() != "Split")
+                        throw Bad(src, field + ".pretokenizers[0]", "expected a Split pre-tokenizer");
+                    if (!split.TryGetProperty("pattern", out var pat) || !pat.TryGetProperty("Regex", out var rx) || rx.GetString() is not { } regex)
+                        throw Bad(src, field + ".pretokenizers[0].pattern", "expected {\"Regex\": \"...\"}");
+                    if (split.TryGetProperty("behavior", out var beh) && beh.GetString() != "Isolated")
+                        throw Bad(src, field + ".pretokenizers[0].behavior", "expected \"Isolated\"");
+                    if (split.TryGetProperty("invert", out var inv) && inv.ValueKind == JsonValueKind.True)
+                        throw Bad(src, field + ".pretokenizers[0].invert", "expected false");
+                    if (!bl.TryGetProperty("type", out var bt) || bt.GetString() != "ByteLevel")
+                        throw Bad(src, field + ".pretokenizers[1]", "expected a ByteLevel pre-tokenizer");
+                    if (bl.TryGetProperty("use_regex", out var ur2) && ur2.ValueKind == JsonValueKind.True)
+                        throw Bad(src, field + ".pretokenizers[1].use_regex", "expected false after a Split");
+                    bool prefix = bl.TryGetProperty("add_prefix_space", out var ap2) && ap2.ValueKind == JsonValueKind.True;
+                    try { _ = PreTokenizerPatterns.ToRegex(regex); }
+                    catch (ArgumentException e) { throw Bad(src, field + ".pretokenizers[0].pattern.Regex", e.Message); }
+                    return (regex, prefix);
+                }
             default:
                 throw Bad(src, field + ".type", $"expected \"ByteLevel\" or \"Sequence\", found \"{type}\"");
         }

@@ -1,5 +1,5 @@
 // metrics.jsonl: one JSON object per optimizer step, appended and flushed as training goes
-// ({"step","loss","lr","grad_norm","tokens_per_s","mfu","elapsed"} plus "val_loss" when measured;
+// ({"step","loss","lr","grad_norm","tokens_per_s","mfu","elapsed"} plus "val_loss" and "val_bpb" when measured;
 // non-finite values as null). On resume the log is cut back to the checkpoint's step — later lines and a
 // torn last line from a crash are dropped (rewritten atomically) — so the log never holds two histories.
 // Not here: plots and reports (the report stage reads this file).
@@ -10,7 +10,11 @@ using SharpLM.Models.IO;
 namespace SharpLM.Training.Checkpoints;
 
 /// <summary>One line of metrics.jsonl.</summary>
-public readonly record struct MetricsRecord(long Step, double Loss, double Lr, double GradNorm, double TokensPerSecond, double Mfu, double ElapsedSeconds, double? ValLoss = null);
+public readonly record struct MetricsRecord(long Step, double Loss, double Lr, double GradNorm, double TokensPerSecond, double Mfu, double ElapsedSeconds, double? ValLoss = null)
+{
+    /// <summary>Validation bits per byte, when measured.</summary>
+    public double? ValBpb { get; init; }
+}
 
 /// <summary>Appends metric records to a JSONL file.</summary>
 public sealed class MetricsLog : IDisposable
@@ -55,6 +59,7 @@ public sealed class MetricsLog : IDisposable
         _w.WriteNumber("step", r.Step);
         Num("loss", r.Loss);
         if (r.ValLoss is double v) Num("val_loss", v);
+        if (r.ValBpb is double bpb) Num("val_bpb", bpb);
         Num("lr", r.Lr);
         Num("grad_norm", r.GradNorm);
         Num("tokens_per_s", r.TokensPerSecond);
@@ -97,7 +102,8 @@ public sealed class MetricsLog : IDisposable
             var o = doc.RootElement;
             if (o.ValueKind != JsonValueKind.Object || !o.TryGetProperty("step", out var st) || !st.TryGetInt64(out long step)) return false;
             r = new MetricsRecord(step, D(o, "loss"), D(o, "lr"), D(o, "grad_norm"), D(o, "tokens_per_s"), D(o, "mfu"), D(o, "elapsed"),
-                                  o.TryGetProperty("val_loss", out _) ? D(o, "val_loss") : null);
+                                  o.TryGetProperty("val_loss", out _) ? D(o, "val_loss") : null)
+            { ValBpb = o.TryGetProperty("val_bpb", out _) ? D(o, "val_bpb") : null };
             return true;
         }
         catch (JsonException) { return false; }

@@ -6,7 +6,11 @@ namespace SharpLM.Tensors.Tests.Kernels;
 public sealed unsafe class ActivationTests
 {
     [Theory]
-    [InlineData(1)] [InlineData(7)] [InlineData(33)] [InlineData(255)] [InlineData(20011)]
+    [InlineData(1)]
+    [InlineData(7)]
+    [InlineData(33)]
+    [InlineData(255)]
+    [InlineData(20011)]
     public void ForwardAndBackwardMatchDoubleFormulas(int n)
     {
         var x = Randn(n, n, 3f); var b = Randn(n, n + 1); var g = Randn(n, n + 2);

@@ -5,7 +5,14 @@ namespace SharpLM.Tensors.Tests.Kernels;
 public sealed class ConvertTests
 {
     [Theory]
-    [InlineData(0)] [InlineData(1)] [InlineData(7)] [InlineData(15)] [InlineData(16)] [InlineData(33)] [InlineData(255)] [InlineData(1031)]
+    [InlineData(0)]
+    [InlineData(1)]
+    [InlineData(7)]
+    [InlineData(15)]
+    [InlineData(16)]
+    [InlineData(33)]
+    [InlineData(255)]
+    [InlineData(1031)]
     public void VectorConversionMatchesScalarBitForBit(int n)
     {
         var r = new Random(n + 11);

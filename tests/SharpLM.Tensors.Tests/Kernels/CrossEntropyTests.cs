@@ -15,7 +15,10 @@ public sealed unsafe class CrossEntropyTests
     }
 
     [Theory]
-    [InlineData(1, 1)] [InlineData(7, 5)] [InlineData(33, 255)] [InlineData(4, 50304)]
+    [InlineData(1, 1)]
+    [InlineData(7, 5)]
+    [InlineData(33, 255)]
+    [InlineData(4, 50304)]
     public void LogitsFormMatchesScalarTwin(int BT, int V)
     {
         var x = Randn(BT * V, V, 3f); var t = Targets(BT, V, BT);

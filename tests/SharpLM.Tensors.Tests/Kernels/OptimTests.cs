@@ -7,7 +7,11 @@ namespace SharpLM.Tensors.Tests.Kernels;
 public sealed unsafe class OptimTests
 {
     [Theory]
-    [InlineData(1)] [InlineData(7)] [InlineData(33)] [InlineData(255)] [InlineData(40009)]
+    [InlineData(1)]
+    [InlineData(7)]
+    [InlineData(33)]
+    [InlineData(255)]
+    [InlineData(40009)]
     public void AdamWMatchesScalarTwinOverSteps(int n)
     {
         var p = Randn(n, 1); var m = new float[n]; var v = new float[n];

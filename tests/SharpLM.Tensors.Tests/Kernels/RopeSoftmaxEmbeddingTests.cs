@@ -56,7 +56,11 @@ public sealed unsafe class RopeTests
 public sealed unsafe class SoftmaxTests
 {
     [Theory]
-    [InlineData(1, 1)] [InlineData(3, 7)] [InlineData(5, 33)] [InlineData(4, 255)] [InlineData(2, 1027)]
+    [InlineData(1, 1)]
+    [InlineData(3, 7)]
+    [InlineData(5, 33)]
+    [InlineData(4, 255)]
+    [InlineData(2, 1027)]
     public void MatchesScalarTwin(int BT, int C)
     {
         var x = Randn(BT * C, C, 4f); x[0] = 80f; // large logits must not overflow
@@ -90,7 +94,9 @@ public sealed unsafe class SoftmaxTests
 public sealed unsafe class EmbeddingTests
 {
     [Theory]
-    [InlineData(1, 1, 1)] [InlineData(9, 7, 5)] [InlineData(300, 130, 17)]
+    [InlineData(1, 1, 1)]
+    [InlineData(9, 7, 5)]
+    [InlineData(300, 130, 17)]
     public void GatherAndDeterministicScatterAdd(int BT, int C, int V)
     {
         var r = new Random(BT);

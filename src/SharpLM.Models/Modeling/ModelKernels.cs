@@ -1,0 +1,231 @@
+// The small glue kernels a transformer step needs beside the engine's fused ones (SharpLM.Tensors.Kernels):
+// row initialisation with a bias and/or residual (so a projection is "init rows, then GEMM accumulate":
+// one pass instead of GEMM + bias + residual), bias gradients as column sums, learned position add and its
+// backward, and the chunked LM head with cross-entropy (optionally soft-capped logits, Gemma 2) scaled by
+// the caller's gradScale. Every kernel is parallel over rows or column blocks with a fixed summation order
+// per output element, so results do not depend on thread count (llm.c's encoder/matmul-bias backward do
+// the same reductions). What it is not: anything with a public contract — these are the model's internals.
+using System.Runtime.Intrinsics;
+using SharpLM.Tensors.Kernels;
+using SharpLM.Tensors.Threading;
+
+namespace SharpLM.Models.Modeling;
+
+internal static unsafe class ModelKernels
+{
+    // ------------------------------------------------------------------ rows
+
+    /// <summary>dst[r, :] = (src? src[r, :] : 0) + (bias? bias : 0) for r &lt; rows; row stride ld for dst and src.</summary>
+    public static void InitRows(float* dst, float* src, float* bias, int rows, int C, int ld)
+    {
+        var body = new InitBody { Dst = dst, Src = src, Bias = bias, C = C, Ld = ld };
+        WorkerPool.For(rows, Math.Max(1, 8192 / Math.Max(1, C)), ref body);
+    }
+
+    private struct InitBody : IParallelBody
+    {
+        public float* Dst, Src, Bias; public int C, Ld;
+        public readonly void Execute(int start, int end)
+        {
+            for (int r = start; r < end; r++)
+            {
+                float* d = Dst + (long)r * Ld;
+                if (Src == null && Bias == null) { new Span<float>(d, C).Clear(); continue; }
+                if (Src == null) { new ReadOnlySpan<float>(Bias, C).CopyTo(new Span<float>(d, C)); continue; }
+                float* s = Src + (long)r * Ld;
+                if (Bias == null) { new ReadOnlySpan<float>(s, C).CopyTo(new Span<float>(d, C)); continue; }
+                int i = 0;
+                for (; i + 16 <= C; i += 16) (Vector512.Load(s + i) + Vector512.Load(Bias + i)).Store(d + i);
+                for (; i < C; i++) d[i] = s[i] + Bias[i];
+            }
+        }
+    }
+
+    /// <summary>Zeroes n floats in parallel blocks.</summary>
+    public static void Zero(float* p, long n)
+    {
+        const int Block = 1 << 16;
+        var body = new ZeroBody { P = p, N = n };
+        WorkerPool.For((int)((n + Block - 1) / Block), 1, ref body);
+    }
+
+    private struct ZeroBody : IParallelBody
+    {
+        public float* P; public long N;
+        public readonly void Execute(int start, int end)
+        {
+            const int Block = 1 << 16;
+            long a = (long)start * Block, b = Math.Min(N, (long)end * Block);
+            new Span<float>(P + a, (int)(b - a)).Clear();
+        }
+    }
+
+    /// <summary>dbias[j] += Σ_r dout[r, j] (row stride ld), rows summed in order: deterministic.</summary>
+    public static void ColSum(float* dbias, float* dout, int rows, int C, int ld)
+    {
+        const int Block = 64;
+        var body = new ColSumBody { Db = dbias, Dout = dout, Rows = rows, C = C, Ld = ld };
+        WorkerPool.For((C + Block - 1) / Block, 1, ref body);
+    }
+
+    private struct ColSumBody : IParallelBody
+    {
+        public float* Db, Dout; public int Rows, C, Ld;
+        public readonly void Execute(int start, int end)
+        {
+            const int Block = 64;
+            for (int blk = start; blk < end; blk++)
+            {
+                int j0 = blk * Block, j1 = Math.Min(C, j0 + Block);
+                int j = j0;
+                for (; j + 16 <= j1; j += 16)
+                {
+                    var acc = Vector512<float>.Zero;
+                    for (int r = 0; r < Rows; r++) acc += Vector512.Load(Dout + (long)r * Ld + j);
+                    (Vector512.Load(Db + j) + acc).Store(Db + j);
+                }
+                for (; j < j1; j++)
+                {
+                    float acc = 0;
+                    for (int r = 0; r < Rows; r++) acc += Dout[(long)r * Ld + j];
+                    Db[j] += acc;
+                }
+            }
+        }
+    }
+
+    /// <summary>x[b, t, :] += wpe[t, :] for x (B, T, C).</summary>
+    public static void AddPositions(float* x, float* wpe, int B, int T, int C)
+    {
+        var body = new PosBody { X = x, Wpe = wpe, T = T, C = C };
+        WorkerPool.For(B * T, Math.Max(1, 8192 / Math.Max(1, C)), ref body);
+    }
+
+    private struct PosBody : IParallelBody
+    {
+        public float* X, Wpe; public int T, C;
+        public readonly void Execute(int start, int end)
+        {
+            for (int bt = start; bt < end; bt++) Vec.Add(Wpe + (long)(bt % T) * C, X + (long)bt * C, C);
+        }
+    }
+
+    /// <summary>dwpe[t, :] += Σ_b dx[b, t, :], b in order.</summary>
+    public static void PositionsBackward(float* dwpe, float* dx, int B, int T, int C)
+    {
+        var body = new PosBwdBody { Dwpe = dwpe, Dx = dx, B = B, T = T, C = C };
+        WorkerPool.For(T, Math.Max(1, 4096 / Math.Max(1, C)), ref body);
+    }
+
+    private struct PosBwdBody : IParallelBody
+    {
+        public float* Dwpe, Dx; public int B, T, C;
+        public readonly void Execute(int start, int end)
+        {
+            for (int t = start; t < end; t++)
+                for (int b = 0; b < B; b++) Vec.Add(Dx + ((long)b * T + t) * C, Dwpe + (long)t * C, C);
+        }
+    }
+
+    // ------------------------------------------------------------------ LM head + cross-entropy
+
+    /// <summary>
+    /// Mean cross-entropy of logits z = cap·tanh((h·Wᵀ)/cap) (or h·Wᵀ when cap = 0) against targets, built
+    /// <paramref name="chunkRows"/> rows at a time into <paramref name="logits"/> (chunkRows, V). With dh/dW not null,
+    /// accumulates dh += s·dz·W and dW += s·dzᵀ·h for s = gradScale/count. Targets equal to
+    /// <paramref name="ignore"/> are not counted. <paramref name="rowLoss"/> holds chunkRows floats.
+    /// </summary>
+    public static float LmHeadLoss(float* dh, float* dW, float* h, float* W, int* targets, int BT, int C, int V,
+        float cap, float gradScale, int ignore, float* logits, float* rowLoss, int chunkRows)
+    {
+        int count = 0;
+        for (int r = 0; r < BT; r++)
+        {
+            int t = targets[r];
+            if (t == ignore) continue;
+            if ((uint)t >= (uint)V) throw new ArgumentOutOfRangeException(nameof(targets), $"target id {t} at position {r} is outside the vocabulary [0, {V})");
+            count++;
+        }
+        if (count == 0) return float.NaN;
+        bool grads = dh != null && dW != null;
+        double total = 0;
+        for (int r0 = 0; r0 < BT; r0 += chunkRows)
+        {
+            int rows = Math.Min(chunkRows, BT - r0);
+            Gemm.Run(false, true, rows, V, C, h + (long)r0 * C, C, W, C, logits, V, false); // (rows, V)
+            var body = new CeBody
+            {
+                Logits = logits, Loss = rowLoss, Targets = targets + r0, V = V, Ignore = ignore, Cap = cap,
+                Scale = gradScale / count, Grads = grads,
+            };
+            WorkerPool.For(rows, 1, ref body);
+            for (int r = 0; r < rows; r++) total += rowLoss[r];
+            if (!grads) continue;
+            Gemm.Run(false, false, rows, C, V, logits, V, W, C, dh + (long)r0 * C, C, true); // dh (rows, C)
+            Gemm.Run(true, false, V, C, rows, logits, V, h + (long)r0 * C, C, dW, C, true);  // dW (V, C)
+        }
+        return (float)(total / count);
+    }
+
+    private struct CeBody : IParallelBody
+    {
+        public float* Logits, Loss; public int* Targets; public int V, Ignore; public float Cap, Scale; public bool Grads;
+        public readonly void Execute(int start, int end)
+        {
+            for (int r = start; r < end; r++)
+            {
+                float* x = Logits + (long)r * V;
+                if (Cap > 0) SoftCap(x, V, Cap);
+                int t = Targets[r];
+                if (t == Ignore)
+                {
+                    Loss[r] = 0;
+                    if (Grads) new Span<float>(x, V).Clear();
+                    continue;
+                }
+                float m = Vec.Max(x, V);
+                float s = Vec.ExpSum(x, m, V);
+                float lse = m + MathF.Log(s);
+                Loss[r] = lse - x[t];
+                if (!Grads) continue;
+                // dz = (softmax − onehot)·scale; through the cap: dy = dz·(1 − (z/cap)²).
+                float sc = Scale;
+                int i = 0;
+                var lv = Vector512.Create(lse); var sv = Vector512.Create(sc);
+                if (Cap > 0)
+                {
+                    float xt = x[t];
+                    var inv = Vector512.Create(1f / Cap); var one = Vector512<float>.One;
+                    for (; i + 16 <= V; i += 16)
+                    {
+                        var z = Vector512.Load(x + i); var u = z * inv;
+                        (FastMath.Exp(z - lv) * sv * (one - u * u)).Store(x + i);
+                    }
+                    for (; i < V; i++) { float z = x[i], u = z / Cap; x[i] = FastMath.Exp(z - lse) * sc * (1 - u * u); }
+                    float ut = xt / Cap;
+                    x[t] -= sc * (1 - ut * ut);
+                }
+                else
+                {
+                    for (; i + 16 <= V; i += 16) (FastMath.Exp(Vector512.Load(x + i) - lv) * sv).Store(x + i);
+                    for (; i < V; i++) x[i] = FastMath.Exp(x[i] - lse) * sc;
+                    x[t] -= sc;
+                }
+            }
+        }
+
+        private static void SoftCap(float* x, int V, float cap)
+        {
+            float inv = 1f / cap;
+            int i = 0;
+            var iv = Vector512.Create(inv * 2f); var cv = Vector512.Create(cap); var one = Vector512<float>.One;
+            for (; i + 16 <= V; i += 16)
+            {
+                // cap·tanh(x/cap) = cap·(2σ(2x/cap) − 1)
+                var s = FastMath.Sigmoid(Vector512.Load(x + i) * iv);
+                (cv * (s + s - one)).Store(x + i);
+            }
+            for (; i < V; i++) x[i] = cap * FastMath.Tanh(x[i] * inv);
+        }
+    }
+}

@@ -1,0 +1,332 @@
+// The whole deduplication of one JSONL file, as `sharplm data dedup` runs it: exact and URL dedup stream
+// (pass 1, which also counts lines for boilerplate removal), then boilerplate lines are stripped and MinHash
+// signatures computed in parallel batches (pass 2), then LSH clusters are formed and the file is streamed a
+// last time to split kept documents from near-duplicates (pass 3). Between passes the surviving documents
+// sit in temporary JSONL files under <out>/.work, so memory holds only the dedup indexes (documented in
+// ExactDedup, UrlDedup, LineDedup, MinHashLsh), never the corpus.
+// Outputs: <out>/docs.jsonl (kept), <out>/removed/<step>.jsonl (each removed document with metadata
+// dedup_reason, duplicate_of, and for MinHash cluster + similarity), <out>/clusters.jsonl (one line per
+// near-duplicate cluster: kept id, removed ids), <out>/stats.json (documents and bytes in and out per
+// step). Every file is written under a temporary name and renamed when complete.
+// Deterministic: the same input and options give byte-identical outputs for any thread count.
+// Not here: sharding across ranks, resuming a half-finished run (a rerun starts over).
+using System.Diagnostics;
+using System.Text;
+using System.Text.Json;
+
+namespace SharpLM.Text.Data.Dedup;
+
+/// <summary>Which dedup steps run and how.</summary>
+public sealed record DedupJobOptions
+{
+    /// <summary>Exact content-hash dedup.</summary>
+    public bool Exact { get; init; }
+    /// <summary>Hash width of exact dedup (64 or 128).</summary>
+    public int ExactBits { get; init; } = 64;
+    /// <summary>Collapse whitespace before exact hashing.</summary>
+    public bool NormalizeWhitespace { get; init; }
+    /// <summary>Normalised-URL dedup.</summary>
+    public bool Url { get; init; }
+    /// <summary>Cross-document boilerplate line removal.</summary>
+    public bool Lines { get; init; }
+    /// <summary>Lines or paragraphs.</summary>
+    public BoilerplateUnit LineUnit { get; init; } = BoilerplateUnit.Line;
+    /// <summary>A line in at least this many documents is boilerplate.</summary>
+    public int LineMinDocuments { get; init; } = 3;
+    /// <summary>log2 of the count-min sketch width.</summary>
+    public int LineSketchLog2 { get; init; } = 23;
+    /// <summary>MinHash-LSH near-duplicate removal.</summary>
+    public bool MinHash { get; init; }
+    /// <summary>MinHash parameters.</summary>
+    public MinHashOptions MinHashOptions { get; init; } = new();
+    /// <summary>Worker threads for signatures (0 = all cores).</summary>
+    public int Threads { get; init; }
+    /// <summary>Documents per signature batch.</summary>
+    public int BatchSize { get; init; } = 4096;
+    /// <summary>Skip and count malformed input lines instead of failing.</summary>
+    public bool SkipBadLines { get; init; }
+}
+
+/// <summary>Documents and bytes (UTF-8 of the text) into and out of one step.</summary>
+public sealed record DedupStepStats(string Step, long DocsIn, long DocsOut, long BytesIn, long BytesOut, double Seconds);
+
+/// <summary>What a dedup run did.</summary>
+public sealed record DedupReport(IReadOnlyList<DedupStepStats> Steps, long BadLines, int Clusters, long DocsIn, long DocsOut);
+
+/// <summary>Runs the dedup steps over one JSONL file.</summary>
+public static class DedupJob
+{
+    /// <summary>Deduplicates <paramref name="input"/> into <paramref name="outDir"/>; see the file header for the layout.</summary>
+    public static DedupReport Run(string input, string outDir, DedupJobOptions o, Action<string>? log = null)
+    {
+        if (!(o.Exact || o.Url || o.Lines || o.MinHash)) throw new ArgumentException("dedup: no step chosen (use --exact, --url, --lines and/or --minhash)");
+        o.MinHashOptions.Validate();
+        Directory.CreateDirectory(outDir);
+        string work = Path.Combine(outDir, ".work");
+        Directory.CreateDirectory(work);
+        string removedDir = Path.Combine(outDir, "removed");
+        var steps = new List<DedupStepStats>();
+        long bad = 0;
+        int clusters = 0;
+        var sinks = new List<JsonlSink>();
+        try
+        {
+            // Pass 1: exact + URL (streaming), boilerplate line counts.
+            var exact = o.Exact ? new ExactDedup(o.ExactBits, o.NormalizeWhitespace) : null;
+            var url = o.Url ? new UrlDedup() : null;
+            var lines = o.Lines ? new LineDedup(o.LineMinDocuments, o.LineUnit, o.LineSketchLog2) : null;
+            bool more = o.Lines || o.MinHash;
+            string stage1 = more ? Path.Combine(work, "stage1.jsonl") : Path.Combine(outDir, "docs.jsonl");
+            var rmExact = exact is null ? null : Track(sinks, new JsonlSink(Path.Combine(removedDir, exact.Name + ".jsonl")));
+            var rmUrl = url is null ? null : Track(sinks, new JsonlSink(Path.Combine(removedDir, url.Name + ".jsonl")));
+            var c1 = new StepCounter(exact?.Name ?? "");
+            var c2 = new StepCounter(url?.Name ?? "");
+            var sw = Stopwatch.StartNew();
+            var sw2 = new Stopwatch();
+            int threads = o.Threads > 0 ? o.Threads : Environment.ProcessorCount;
+            var par = new ParallelOptions { MaxDegreeOfParallelism = threads };
+            using (var outSink = new JsonlSink(stage1))
+            {
+                var survivors = new List<Document>(o.BatchSize);
+                foreach (var batch in DocumentJsonl.ReadBatches(input, o.BatchSize, threads, o.SkipBadLines, m => { bad++; log?.Invoke(m); }))
+                {
+                    survivors.Clear();
+                    foreach (var doc in batch)
+                    {
+                        long bytes = Utf8Bytes(doc.Text);
+                        if (exact is not null)
+                        {
+                            c1.In(bytes);
+                            if (!Decide(exact, doc, rmExact!)) continue;
+                            c1.Out(bytes);
+                        }
+                        if (url is not null)
+                        {
+                            c2.In(bytes);
+                            if (!Decide(url, doc, rmUrl!)) continue;
+                            c2.Out(bytes);
+                        }
+                        survivors.Add(doc);
+                    }
+                    if (lines is not null)
+                    {
+                        sw2.Start();
+                        var hashes = new ulong[survivors.Count][];
+                        Parallel.For(0, survivors.Count, par, i => hashes[i] = lines.DistinctUnitHashes(survivors[i].Text));
+                        foreach (var h in hashes) lines.ObserveHashes(h);
+                        sw2.Stop();
+                    }
+                    outSink.WriteBatch(survivors, threads);
+                }
+                outSink.Complete();
+            }
+            double t1 = sw.Elapsed.TotalSeconds - sw2.Elapsed.TotalSeconds;
+            if (exact is not null) steps.Add(c1.Stats(t1 / (url is null ? 1 : 2)));
+            if (url is not null) steps.Add(c2.Stats(t1 / (exact is null ? 1 : 2)));
+            log?.Invoke($"pass 1 done: {StepSummary(steps)}");
+            if (!more) return Finish();
+
+            // Pass 2: strip boilerplate lines; MinHash signatures in parallel batches.
+            string stage2 = o.MinHash ? Path.Combine(work, "stage2.jsonl") : Path.Combine(outDir, "docs.jsonl");
+            var rmLines = lines is null ? null : Track(sinks, new JsonlSink(Path.Combine(removedDir, lines.Name + ".jsonl")));
+            var c3 = new StepCounter(lines?.Name ?? "");
+            var index = o.MinHash ? new MinHashIndex(o.MinHashOptions) : null;
+            sw.Restart();
+            double sigSeconds = 0, lineSeconds = 0;
+            using (var outSink = new JsonlSink(stage2))
+            {
+                var kept = new List<Document>(o.BatchSize);
+                foreach (var docs in DocumentJsonl.ReadBatches(stage1, o.BatchSize, threads))
+                {
+                    kept.Clear();
+                    if (lines is not null)
+                    {
+                        long t0 = Stopwatch.GetTimestamp();
+                        var before = new long[docs.Count];
+                        var verdicts = new FilterVerdict[docs.Count];
+                        Parallel.For(0, docs.Count, par, i => { before[i] = Utf8Bytes(docs[i].Text); verdicts[i] = lines.Apply(docs[i]); });
+                        for (int i = 0; i < docs.Count; i++)
+                        {
+                            c3.In(before[i]);
+                            if (!verdicts[i].Keep)
+                            {
+                                docs[i].Metadata["dedup_reason"] = verdicts[i].Reason;
+                                rmLines!.Write(docs[i]);
+                                continue;
+                            }
+                            c3.Out(Utf8Bytes(docs[i].Text));
+                            kept.Add(docs[i]);
+                        }
+                        lineSeconds += Stopwatch.GetElapsedTime(t0).TotalSeconds;
+                    }
+                    else kept.AddRange(docs);
+                    outSink.WriteBatch(kept, threads);
+                    if (index is not null) sigSeconds += Flush(index, kept.ConvertAll(d => d.Text), o.Threads);
+                }
+                outSink.Complete();
+            }
+            File.Delete(stage1);
+            if (lines is not null) steps.Add(c3.Stats(lineSeconds + sw2.Elapsed.TotalSeconds));
+            if (index is null) return Finish();
+
+            // Pass 3: cluster, then split kept documents from near-duplicates.
+            sw.Restart();
+            var cl = index.Cluster();
+            double clusterSeconds = sw.Elapsed.TotalSeconds;
+            int n = index.Count;
+            var hasMembers = new bool[n];
+            for (int d = 0; d < n; d++) if (cl.Representative[d] != d) hasMembers[cl.Representative[d]] = true;
+            var repIds = new Dictionary<int, string>();
+            var members = new Dictionary<int, List<string>>();
+            var rmMin = Track(sinks, new JsonlSink(Path.Combine(removedDir, "minhash_dedup.jsonl")));
+            var c4 = new StepCounter("minhash_dedup");
+            sw.Restart();
+            using (var outSink = new JsonlSink(Path.Combine(outDir, "docs.jsonl")))
+            {
+                int d = 0;
+                var kept = new List<Document>(o.BatchSize);
+                foreach (var docs in DocumentJsonl.ReadBatches(stage2, o.BatchSize, threads))
+                {
+                    kept.Clear();
+                    foreach (var doc in docs)
+                    {
+                        long bytes = Utf8Bytes(doc.Text);
+                        c4.In(bytes);
+                        int rep = cl.Representative[d];
+                        if (rep == d)
+                        {
+                            if (hasMembers[d]) { repIds[d] = doc.Id; members[d] = []; }
+                            kept.Add(doc);
+                            c4.Out(bytes);
+                        }
+                        else
+                        {
+                            doc.Metadata["dedup_reason"] = "near_duplicate";
+                            doc.Metadata["duplicate_of"] = repIds[rep];
+                            doc.Metadata["cluster"] = repIds[rep];
+                            doc.Metadata["similarity"] = Math.Round(cl.Similarity[d], 4);
+                            rmMin.Write(doc);
+                            members[rep].Add(doc.Id);
+                        }
+                        d++;
+                    }
+                    outSink.WriteBatch(kept, threads);
+                }
+                if (d != n) throw new InvalidDataException($"{stage2}: expected {n} documents in the intermediate file, read {d}");
+                outSink.Complete();
+            }
+            File.Delete(stage2);
+            steps.Add(c4.Stats(sigSeconds + clusterSeconds + sw.Elapsed.TotalSeconds));
+            clusters = WriteClusters(Path.Combine(outDir, "clusters.jsonl"), repIds, members);
+            log?.Invoke($"minhash: {cl.CandidatePairs} candidate pairs, {cl.RejectedPairs} rejected by the threshold, {clusters} clusters");
+            return Finish();
+        }
+        finally
+        {
+            foreach (var s in sinks) s.Dispose();
+            if (Directory.Exists(work) && !Directory.EnumerateFileSystemEntries(work).Any()) Directory.Delete(work);
+        }
+
+        DedupReport Finish()
+        {
+            foreach (var s in sinks) s.Complete();
+            long docsIn = steps.Count > 0 ? steps[0].DocsIn : 0, docsOut = steps.Count > 0 ? steps[^1].DocsOut : 0;
+            var report = new DedupReport(steps, bad, clusters, docsIn, docsOut);
+            WriteStats(Path.Combine(outDir, "stats.json"), input, report, o);
+            return report;
+        }
+    }
+
+    private static JsonlSink Track(List<JsonlSink> sinks, JsonlSink s) { sinks.Add(s); return s; }
+
+    private static bool Decide(IDocumentFilter f, Document doc, JsonlSink removed)
+    {
+        var v = f.Apply(doc);
+        if (v.Keep) return true;
+        doc.Metadata["dedup_reason"] = v.Reason;
+        removed.Write(doc);
+        return false;
+    }
+
+    private static double Flush(MinHashIndex index, List<string> batch, int threads)
+    {
+        long t0 = Stopwatch.GetTimestamp();
+        index.AddBatch(batch, threads);
+        return Stopwatch.GetElapsedTime(t0).TotalSeconds;
+    }
+
+    private static long Utf8Bytes(string s) => Encoding.UTF8.GetByteCount(s);
+
+    private static string StepSummary(List<DedupStepStats> steps) =>
+        string.Join(", ", steps.Select(s => $"{s.Step} {s.DocsIn}→{s.DocsOut}"));
+
+    private static int WriteClusters(string path, Dictionary<int, string> repIds, Dictionary<int, List<string>> members)
+    {
+        using var sink = new JsonlSink(path);
+        using var ms = new MemoryStream();
+        foreach (var rep in repIds.Keys.Order())
+        {
+            ms.SetLength(0);
+            using (var w = DocumentJsonl.CreateWriter(ms))
+            {
+                w.WriteStartObject();
+                w.WriteString("kept", repIds[rep]);
+                w.WriteNumber("size", members[rep].Count + 1);
+                w.WriteStartArray("removed");
+                foreach (var id in members[rep]) w.WriteStringValue(id);
+                w.WriteEndArray();
+                w.WriteEndObject();
+            }
+            sink.WriteRaw(ms.ToArray());
+        }
+        sink.Complete();
+        return repIds.Count;
+    }
+
+    private static void WriteStats(string path, string input, DedupReport r, DedupJobOptions o)
+    {
+        using var ms = new MemoryStream();
+        using (var w = DocumentJsonl.CreateWriter(ms))
+        {
+            w.WriteStartObject();
+            w.WriteString("input", input);
+            w.WriteNumber("documents_in", r.DocsIn);
+            w.WriteNumber("documents_out", r.DocsOut);
+            w.WriteNumber("bad_lines", r.BadLines);
+            if (o.MinHash)
+            {
+                w.WriteStartObject("minhash");
+                w.WriteNumber("bands", o.MinHashOptions.Bands);
+                w.WriteNumber("rows", o.MinHashOptions.Rows);
+                w.WriteNumber("shingle_words", o.MinHashOptions.ShingleWords);
+                w.WriteNumber("threshold", o.MinHashOptions.Threshold);
+                w.WriteNumber("clusters", r.Clusters);
+                w.WriteEndObject();
+            }
+            w.WriteStartArray("steps");
+            foreach (var s in r.Steps)
+            {
+                w.WriteStartObject();
+                w.WriteString("step", s.Step);
+                w.WriteNumber("documents_in", s.DocsIn);
+                w.WriteNumber("documents_out", s.DocsOut);
+                w.WriteNumber("bytes_in", s.BytesIn);
+                w.WriteNumber("bytes_out", s.BytesOut);
+                w.WriteEndObject();
+            }
+            w.WriteEndArray();
+            w.WriteEndObject();
+        }
+        string tmp = $"{path}.tmp-{Environment.ProcessId}";
+        File.WriteAllBytes(tmp, ms.ToArray());
+        File.Move(tmp, path, overwrite: true);
+    }
+
+    private sealed class StepCounter(string name)
+    {
+        private long _docsIn, _docsOut, _bytesIn, _bytesOut;
+        public void In(long bytes) { _docsIn++; _bytesIn += bytes; }
+        public void Out(long bytes) { _docsOut++; _bytesOut += bytes; }
+        public DedupStepStats Stats(double seconds) => new(name, _docsIn, _docsOut, _bytesIn, _bytesOut, seconds);
+    }
+}
