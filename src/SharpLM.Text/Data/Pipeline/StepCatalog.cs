@@ -2,6 +2,7 @@
 // other parts of SharpLM.Text add theirs by implementing the partial method AddDedupSteps in their own file
 // (a compile-time hook: no reflection, no global registration), and callers may add more with Add.
 using SharpLM.Text.Data.Content;
+using SharpLM.Text.Data.Dedup;
 using SharpLM.Text.Data.Extraction;
 using SharpLM.Text.Data.LangId;
 using SharpLM.Text.Data.Pii;
@@ -134,6 +135,28 @@ public sealed partial class StepCatalog
         {
             var file = a.String("file");
             return PipelineItem.Of(new BadWordsFilter(file is null ? BadWordsFilter.DefaultList() : File.ReadLines(file), a.Int("max_hits", 0)));
+        });
+        Add("exact_dedup", "drop documents whose text was seen before (content hash; bits: 64|128, normalize_whitespace)", a =>
+            PipelineItem.Of(new ExactDedup(a.Int("bits", 64), a.Bool("normalize_whitespace", false))));
+        Add("url_dedup", "drop documents whose normalised URL was seen before (strip_www)", a =>
+            PipelineItem.Of(new UrlDedup(a.Bool("strip_www", false))));
+        Add("line_dedup", "two passes: strip lines (or paragraphs: unit: paragraph) found in min_documents+ documents", a =>
+        {
+            int min = a.Int("min_documents", 3);
+            var unit = a.String("unit", "line") switch
+            {
+                "line" => BoilerplateUnit.Line,
+                "paragraph" => BoilerplateUnit.Paragraph,
+                var u => throw new InvalidDataException($"step 'line_dedup': unit must be 'line' or 'paragraph', got '{u}'"),
+            };
+            return PipelineItem.Of(new LineDedupStage(() => new LineDedup(min, unit)));
+        });
+        Add("minhash_dedup", "two passes: MinHash-LSH near-duplicates (bands: 14, rows: 8, shingle_words: 5, threshold: 0.7), one kept per cluster", a =>
+        {
+            var d = new MinHashOptions();
+            var o = new MinHashOptions(a.Int("bands", d.Bands), a.Int("rows", d.Rows), a.Int("shingle_words", d.ShingleWords), a.Double("threshold", d.Threshold));
+            o.Validate();
+            return PipelineItem.Of(new MinHashStage(o));
         });
         Add("pii", "redact e-mails, public IP addresses and phone numbers with placeholders", a =>
         {
