@@ -64,6 +64,7 @@ public static class GgufExport
         w.Add("llama.rope.dimension_count", GgufValue.U32((uint)HS));
         w.Add("llama.vocab_size", GgufValue.U32((uint)V));
         if (tok != null) AddTokenizer(w, tok, V);
+        else w.Add("tokenizer.ggml.model", GgufValue.Str("no_vocab")); // llama.cpp: a model without a vocabulary (token ids in and out)
 
         GgmlType Mat(int cols) => type == GgmlType.Q8_0 && cols % Gguf.Q8Block != 0 ? GgmlType.F16 : type;
         w.AddTensor("token_embd.weight", src.F32("model.embed_tokens.weight", (long)V * C), [V, C], Mat(C));
