@@ -9,4 +9,5 @@ root.Subcommands.Add(TokenizerCommands.Create());
 root.Subcommands.Add(DataCommands.Create());
 root.Subcommands.Add(ShardCommands.Create());
 root.Subcommands.Add(QuickstartCommand.Create());
+root.Subcommands.Add(TrainCommands.Create());
 return await root.Parse(args).InvokeAsync();

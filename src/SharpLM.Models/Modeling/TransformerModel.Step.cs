@@ -46,7 +46,7 @@ public sealed unsafe partial class TransformerModel
         }
 
         Embedding.Backward(G(_wte), a.DRes, a.Inputs, BT, C, Vp);
-        if (_gpt2) ModelKernels.PositionsBackward(G(_wpe), a.DRes, B, T, C);
+        if (_wpe >= 0) ModelKernels.PositionsBackward(G(_wpe), a.DRes, B, T, C);
         return loss;
     }
 
@@ -110,7 +110,7 @@ public sealed unsafe partial class TransformerModel
     {
         int BT = B * T;
         Embedding.Forward(a.X0, a.Inputs, W(_wte), BT, C, Vp); // (BT, C)
-        if (_gpt2) ModelKernels.AddPositions(a.X0, W(_wpe), B, T, C);
+        if (_wpe >= 0) ModelKernels.AddPositions(a.X0, W(_wpe), B, T, C);
         for (int l = 0; l < L; l++)
             LayerForward(l, ref a.Layers[l], l == 0 ? a.X0 : a.Layers[l - 1].Res3, B, T);
         float* xL = a.Layers[L - 1].Res3;
@@ -136,20 +136,31 @@ public sealed unsafe partial class TransformerModel
             // c_attn (C, 3C) split by columns into q, k, v (BT, C) each: no copy, three GEMMs with ldb = 3C.
             for (int j = 0; j < 3; j++)
             {
-                float* y = j == 0 ? a.Q : j == 1 ? a.K : a.V;
+                float* y = j == 0 ? a.QRaw : j == 1 ? a.KRaw : a.V;
                 ModelKernels.InitRows(y, null, W(o.QkvB) + j * C, BT, C, C);
                 Gemm.Run(false, false, BT, C, C, a.Ln1, C, W(o.QkvW) + j * C, 3 * C, y, C, true);
             }
         }
         else
         {
-            Linear(a.Ln1, W(o.QW), a.Q, BT, C, C, false);   // (B, T, NH, HS)
-            Linear(a.Ln1, W(o.KW), a.K, BT, KV, C, false);  // (B, T, NKV, HS)
+            Linear(a.Ln1, W(o.QW), a.QRaw, BT, C, C, false);   // (B, T, NH, HS)
+            Linear(a.Ln1, W(o.KW), a.KRaw, BT, KV, C, false);  // (B, T, NKV, HS)
             Linear(a.Ln1, W(o.VW), a.V, BT, KV, C, false);
-            Rope.Forward(a.Q, a.Q, _ropeCos, _ropeSin, B, T, NH, HS, RopeStyle.RotateHalf);
-            Rope.Forward(a.K, a.K, _ropeCos, _ropeSin, B, T, NKV, HS, RopeStyle.RotateHalf);
         }
-        Attention.Forward(a.Att, a.Lse, a.Q, a.K, a.V, B, T, NH, NKV, HS); // (B, T, NH, HS), lse (B, NH, T)
+        if (_cfg.QkNorm) // per-head RMSNorm over HS (rows of HS channels), before RoPE
+        {
+            Norms.RmsNormForward(a.Q, a.QRstd, a.QRaw, W(o.QNorm), BT * NH, HS, eps);
+            Norms.RmsNormForward(a.K, a.KRstd, a.KRaw, W(o.KNorm), BT * NKV, HS, eps);
+        }
+        if (!_gpt2)
+        {
+            if (_ropeCos != null)
+            {
+                Rope.Forward(a.Q, a.Q, _ropeCos, _ropeSin, B, T, NH, HS, RopeStyle.RotateHalf);
+                Rope.Forward(a.K, a.K, _ropeCos, _ropeSin, B, T, NKV, HS, RopeStyle.RotateHalf);
+            }
+        }
+        CausalAttention.Forward(a.Att, a.Lse, a.Q, a.K, a.V, B, T, NH, NKV, HS, _slopes); // (B, T, NH, HS), lse (B, NH, T)
         ModelKernels.InitRows(a.Res2, x, _gpt2 ? W(o.OB) : null, BT, C, C);
         if (_gpt2) Gemm.Run(false, false, BT, C, C, a.Att, C, W(o.OW), C, a.Res2, C, true);
         else Linear(a.Att, W(o.OW), a.Res2, BT, C, C, true);
@@ -220,15 +231,30 @@ public sealed unsafe partial class TransformerModel
             Gemm.Run(true, false, C, C, BT, dres, C, s.Att, C, G(o.OW), C, true);      // dW (C, C) += dresᵀ·att
             Gemm.Run(false, false, BT, C, C, dres, C, W(o.OW), C, a.DAtt, C, false);  // datt (BT, C)
         }
-        ModelKernels.Zero(a.DQ, (long)BT * C);
-        ModelKernels.Zero(a.DK, (long)BT * KV);
-        ModelKernels.Zero(a.DV, (long)BT * KV);
-        Attention.Backward(a.DQ, a.DK, a.DV, a.DAtt, s.Q, s.K, s.V, s.Att, s.Lse, B, T, NH, NKV, HS);
+        CausalAttention.Backward(a.DQ, a.DK, a.DV, a.DAtt, s.Q, s.K, s.V, s.Att, s.Lse, B, T, NH, NKV, HS, _slopes);
+        // back through RoPE and QK-norm to the projection outputs
+        float* dq = a.DQ, dk = a.DK;
+        if (_ropeCos != null)
+        {
+            ModelKernels.Zero(a.DQPre, (long)BT * C);
+            ModelKernels.Zero(a.DKPre, (long)BT * KV);
+            Rope.Backward(a.DQPre, dq, _ropeCos, _ropeSin, B, T, NH, HS, RopeStyle.RotateHalf);
+            Rope.Backward(a.DKPre, dk, _ropeCos, _ropeSin, B, T, NKV, HS, RopeStyle.RotateHalf);
+            dq = a.DQPre; dk = a.DKPre;
+        }
+        if (_cfg.QkNorm)
+        {
+            ModelKernels.Zero(a.DQN, (long)BT * C);
+            ModelKernels.Zero(a.DKN, (long)BT * KV);
+            Norms.RmsNormBackward(a.DQN, G(o.QNorm), dq, s.QRaw, W(o.QNorm), s.QRstd, BT * NH, HS);
+            Norms.RmsNormBackward(a.DKN, G(o.KNorm), dk, s.KRaw, W(o.KNorm), s.KRstd, BT * NKV, HS);
+            dq = a.DQN; dk = a.DKN;
+        }
         if (_gpt2)
         {
             for (int j = 0; j < 3; j++)
             {
-                float* dy = j == 0 ? a.DQ : j == 1 ? a.DK : a.DV;
+                float* dy = j == 0 ? dq : j == 1 ? dk : a.DV;
                 ModelKernels.ColSum(G(o.QkvB) + j * C, dy, BT, C, C);
                 Gemm.Run(true, false, C, C, BT, s.Ln1, C, dy, C, G(o.QkvW) + j * C, 3 * C, true);     // dW[:, jC:(j+1)C]
                 Gemm.Run(false, true, BT, C, C, dy, C, W(o.QkvW) + j * C, 3 * C, a.DLn, C, j > 0);   // dln1 (BT, C)
@@ -237,15 +263,11 @@ public sealed unsafe partial class TransformerModel
         }
         else
         {
-            ModelKernels.Zero(a.DQPre, (long)BT * C);
-            ModelKernels.Zero(a.DKPre, (long)BT * KV);
-            Rope.Backward(a.DQPre, a.DQ, _ropeCos, _ropeSin, B, T, NH, HS, RopeStyle.RotateHalf);
-            Rope.Backward(a.DKPre, a.DK, _ropeCos, _ropeSin, B, T, NKV, HS, RopeStyle.RotateHalf);
-            Gemm.Run(true, false, C, C, BT, a.DQPre, C, s.Ln1, C, G(o.QW), C, true);   // dWq (C, C)
-            Gemm.Run(true, false, KV, C, BT, a.DKPre, KV, s.Ln1, C, G(o.KW), C, true); // dWk (KV, C)
-            Gemm.Run(true, false, KV, C, BT, a.DV, KV, s.Ln1, C, G(o.VW), C, true);    // dWv (KV, C)
-            Gemm.Run(false, false, BT, C, C, a.DQPre, C, W(o.QW), C, a.DLn, C, false); // dln1 (BT, C)
-            Gemm.Run(false, false, BT, C, KV, a.DKPre, KV, W(o.KW), C, a.DLn, C, true);
+            Gemm.Run(true, false, C, C, BT, dq, C, s.Ln1, C, G(o.QW), C, true);       // dWq (C, C)
+            Gemm.Run(true, false, KV, C, BT, dk, KV, s.Ln1, C, G(o.KW), C, true);     // dWk (KV, C)
+            Gemm.Run(true, false, KV, C, BT, a.DV, KV, s.Ln1, C, G(o.VW), C, true);   // dWv (KV, C)
+            Gemm.Run(false, false, BT, C, C, dq, C, W(o.QW), C, a.DLn, C, false);     // dln1 (BT, C)
+            Gemm.Run(false, false, BT, C, KV, dk, KV, W(o.KW), C, a.DLn, C, true);
             Gemm.Run(false, false, BT, C, KV, a.DV, KV, W(o.VW), C, a.DLn, C, true);
             Norms.RmsNormBackward(dres, G(o.Ln1W), a.DLn, x, W(o.Ln1W), s.Ln1Rstd, BT, C);
         }
@@ -253,7 +275,7 @@ public sealed unsafe partial class TransformerModel
 
     private struct LayerActs
     {
-        public float* Ln1, Ln1Mean, Ln1Rstd, Q, K, V, Att, Lse, Res2, Ln2, Ln2Mean, Ln2Rstd, H1, H2, H3, Res3;
+        public float* Ln1, Ln1Mean, Ln1Rstd, QRaw, KRaw, QRstd, KRstd, Q, K, V, Att, Lse, Res2, Ln2, Ln2Mean, Ln2Rstd, H1, H2, H3, Res3;
     }
 
     // Every buffer of a step, carved from one allocation sized for (B, T). With activation checkpointing all
@@ -265,7 +287,7 @@ public sealed unsafe partial class TransformerModel
         private readonly NativeBuffer _buf;
         public readonly int* Inputs, Targets;
         public readonly float* X0, Lnf, LnfMean, LnfRstd, Logits, RowLoss;
-        public readonly float* DRes, DLn, DQ, DK, DV, DAtt, DH1, DH2, DH3, DQPre, DKPre;
+        public readonly float* DRes, DLn, DQ, DK, DV, DAtt, DH1, DH2, DH3, DQPre, DKPre, DQN, DKN;
         public readonly LayerActs[] Layers;
 
         public Acts(TransformerModel m, int B, int T)
@@ -279,12 +301,15 @@ public sealed unsafe partial class TransformerModel
             long logits = Take(Chunk * (long)m.V), rowLoss = Take(Chunk);
             long dres = Take(BT * C), dln = Take(BT * C), dq = Take(BT * C), dk = Take(BT * KV), dv = Take(BT * KV), datt = Take(BT * C);
             long dh1 = Take(BT * I), dh2 = Take(BT * I), dh3 = m._gpt2 ? -1 : Take(BT * I);
-            long dqPre = m._gpt2 ? -1 : Take(BT * C), dkPre = m._gpt2 ? -1 : Take(BT * KV);
+            bool rope = m._ropeCos != null, qkn = m._cfg.QkNorm;
+            long dqPre = rope ? Take(BT * C) : -1, dkPre = rope ? Take(BT * KV) : -1;
+            long dqn = qkn ? Take(BT * C) : -1, dkn = qkn ? Take(BT * KV) : -1;
             int sets = m._checkpoint ? 1 : m.L;
-            var per = new long[sets, 15];
+            var per = new long[sets, 19];
             for (int l = 0; l < sets; l++)
             {
-                long[] sz = [BT * C, BT, BT, BT * C, BT * KV, BT * KV, BT * C, (long)B * m.NH * T, BT * C, BT * C, BT, BT, BT * I, BT * I, m._gpt2 ? 0 : BT * I];
+                long[] sz = [BT * C, BT, BT, BT * C, BT * KV, BT * KV, BT * C, (long)B * m.NH * T, BT * C, BT * C, BT, BT, BT * I, BT * I, m._gpt2 ? 0 : BT * I,
+                    qkn ? BT * C : 0, qkn ? BT * KV : 0, qkn ? BT * m.NH : 0, qkn ? BT * m.NKV : 0];
                 for (int k = 0; k < sz.Length; k++) per[l, k] = Take(sz[k]);
             }
             var res3 = new long[m.L];
@@ -297,6 +322,7 @@ public sealed unsafe partial class TransformerModel
             X0 = p + x0; Lnf = p + lnf; LnfMean = p + lnfMean; LnfRstd = p + lnfRstd; Logits = p + logits; RowLoss = p + rowLoss;
             DRes = p + dres; DLn = p + dln; DQ = p + dq; DK = p + dk; DV = p + dv; DAtt = p + datt; DH1 = p + dh1; DH2 = p + dh2;
             DH3 = dh3 < 0 ? null : p + dh3; DQPre = dqPre < 0 ? null : p + dqPre; DKPre = dkPre < 0 ? null : p + dkPre;
+            DQN = dqn < 0 ? null : p + dqn; DKN = dkn < 0 ? null : p + dkn;
             Layers = new LayerActs[m.L];
             for (int l = 0; l < m.L; l++)
             {
@@ -307,6 +333,10 @@ public sealed unsafe partial class TransformerModel
                     Att = p + per[s, 6], Lse = p + per[s, 7], Res2 = p + per[s, 8], Ln2 = p + per[s, 9], Ln2Mean = p + per[s, 10], Ln2Rstd = p + per[s, 11],
                     H1 = p + per[s, 12], H2 = p + per[s, 13], H3 = m._gpt2 ? null : p + per[s, 14], Res3 = p + res3[l],
                 };
+                ref var la = ref Layers[l];
+                // without QK-norm the projections write q and k directly
+                la.QRaw = qkn ? p + per[s, 15] : la.Q; la.KRaw = qkn ? p + per[s, 16] : la.K;
+                la.QRstd = qkn ? p + per[s, 17] : null; la.KRstd = qkn ? p + per[s, 18] : null;
             }
         }
 

@@ -34,8 +34,8 @@ public sealed unsafe partial class TransformerModel : ILanguageModel
     private readonly long _wte, _wpe, _lnfW, _lnfB, _lmHead; // offsets (elements) into the flat buffers; -1 = absent
     private readonly int L, C, NH, NKV, HS, KV, I, Vp, V;
     private readonly bool _gpt2;
-    private float* _ropeCos, _ropeSin;
-    private Tensor? _ropeTables;
+    private float* _ropeCos, _ropeSin, _slopes;
+    private Tensor? _ropeTables, _slopeTable;
     private Acts? _acts;
     private bool _disposed;
 
@@ -64,7 +64,7 @@ public sealed unsafe partial class TransformerModel : ILanguageModel
         if (_gpt2)
         {
             _wte = Add("transformer.wte.weight", InitKind.Normal, Vp, C);
-            _wpe = Add("transformer.wpe.weight", InitKind.Normal, config.MaxPositions, C);
+            if (!config.Alibi) _wpe = Add("transformer.wpe.weight", InitKind.Normal, config.MaxPositions, C);
             for (int l = 0; l < L; l++)
             {
                 string p = $"transformer.h.{l}.";
@@ -73,6 +73,11 @@ public sealed unsafe partial class TransformerModel : ILanguageModel
                 o.Ln1B = Add(p + "ln_1.bias", InitKind.Zero, C);
                 o.QkvW = Add(p + "attn.c_attn.weight", InitKind.Normal, C, 3 * C);
                 o.QkvB = Add(p + "attn.c_attn.bias", InitKind.Zero, 3 * C);
+                if (config.QkNorm)
+                {
+                    o.QNorm = Add(p + "attn.q_norm.weight", InitKind.One, HS);
+                    o.KNorm = Add(p + "attn.k_norm.weight", InitKind.One, HS);
+                }
                 o.OW = Add(p + "attn.c_proj.weight", InitKind.Residual, C, C);
                 o.OB = Add(p + "attn.c_proj.bias", InitKind.Zero, C);
                 o.Ln2W = Add(p + "ln_2.weight", InitKind.One, C);
@@ -96,6 +101,11 @@ public sealed unsafe partial class TransformerModel : ILanguageModel
                 o.QW = Add(p + "self_attn.q_proj.weight", InitKind.Normal, C, C);
                 o.KW = Add(p + "self_attn.k_proj.weight", InitKind.Normal, KV, C);
                 o.VW = Add(p + "self_attn.v_proj.weight", InitKind.Normal, KV, C);
+                if (config.QkNorm)
+                {
+                    o.QNorm = Add(p + "self_attn.q_norm.weight", InitKind.One, HS);
+                    o.KNorm = Add(p + "self_attn.k_norm.weight", InitKind.One, HS);
+                }
                 o.OW = Add(p + "self_attn.o_proj.weight", InitKind.Residual, C, C);
                 o.Ln2W = Add(p + "post_attention_layernorm.weight", InitKind.One, C);
                 o.FcW = Add(p + "mlp.gate_proj.weight", InitKind.Normal, I, C);
@@ -131,7 +141,12 @@ public sealed unsafe partial class TransformerModel : ILanguageModel
             off2 += n;
         }
 
-        if (!_gpt2)
+        if (config.Alibi)
+        {
+            _slopeTable = Tensor.FromArray(CausalAttention.AlibiSlopes(NH), NH);
+            _slopes = _slopeTable.Data;
+        }
+        else if (!_gpt2)
         {
             int h = HS / 2;
             _ropeTables = Tensor.Zeros(DType.F32, 2, config.MaxPositions * h);
@@ -170,7 +185,7 @@ public sealed unsafe partial class TransformerModel : ILanguageModel
 
     private struct LayerOffsets
     {
-        public long Ln1W, Ln1B, QkvW, QkvB, QW, KW, VW, OW, OB, Ln2W, Ln2B, FcW, FcB, UpW, DownW, DownB;
+        public long Ln1W, Ln1B, QkvW, QkvB, QW, KW, VW, QNorm, KNorm, OW, OB, Ln2W, Ln2B, FcW, FcB, UpW, DownW, DownB;
     }
 
     // Counter-based normals (Box–Muller over two hashed uniforms per element): each element depends only on
@@ -198,6 +213,7 @@ public sealed unsafe partial class TransformerModel : ILanguageModel
         _values.Dispose();
         _grads.Dispose();
         _ropeTables?.Dispose();
-        _ropeCos = _ropeSin = null;
+        _slopeTable?.Dispose();
+        _ropeCos = _ropeSin = _slopes = null;
     }
 }

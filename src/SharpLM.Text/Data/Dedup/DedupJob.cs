@@ -83,25 +83,40 @@ public static class DedupJob
             var c2 = new StepCounter(url?.Name ?? "");
             var sw = Stopwatch.StartNew();
             var sw2 = new Stopwatch();
+            int threads = o.Threads > 0 ? o.Threads : Environment.ProcessorCount;
+            var par = new ParallelOptions { MaxDegreeOfParallelism = threads };
             using (var outSink = new JsonlSink(stage1))
             {
-                foreach (var doc in DocumentJsonl.Read(input, o.SkipBadLines, m => { bad++; log?.Invoke(m); }))
+                var survivors = new List<Document>(o.BatchSize);
+                foreach (var batch in DocumentJsonl.ReadBatches(input, o.BatchSize, threads, o.SkipBadLines, m => { bad++; log?.Invoke(m); }))
                 {
-                    long bytes = Encoding.UTF8.GetByteCount(doc.Text);
-                    if (exact is not null)
+                    survivors.Clear();
+                    foreach (var doc in batch)
                     {
-                        c1.In(bytes);
-                        if (!Decide(exact, doc, rmExact!)) continue;
-                        c1.Out(bytes);
+                        long bytes = Utf8Bytes(doc.Text);
+                        if (exact is not null)
+                        {
+                            c1.In(bytes);
+                            if (!Decide(exact, doc, rmExact!)) continue;
+                            c1.Out(bytes);
+                        }
+                        if (url is not null)
+                        {
+                            c2.In(bytes);
+                            if (!Decide(url, doc, rmUrl!)) continue;
+                            c2.Out(bytes);
+                        }
+                        survivors.Add(doc);
                     }
-                    if (url is not null)
+                    if (lines is not null)
                     {
-                        c2.In(bytes);
-                        if (!Decide(url, doc, rmUrl!)) continue;
-                        c2.Out(bytes);
+                        sw2.Start();
+                        var hashes = new ulong[survivors.Count][];
+                        Parallel.For(0, survivors.Count, par, i => hashes[i] = lines.DistinctUnitHashes(survivors[i].Text));
+                        foreach (var h in hashes) lines.ObserveHashes(h);
+                        sw2.Stop();
                     }
-                    if (lines is not null) { sw2.Start(); lines.Observe(doc); sw2.Stop(); }
-                    outSink.Write(doc);
+                    outSink.WriteBatch(survivors, threads);
                 }
                 outSink.Complete();
             }
@@ -116,32 +131,42 @@ public static class DedupJob
             var rmLines = lines is null ? null : Track(sinks, new JsonlSink(Path.Combine(removedDir, lines.Name + ".jsonl")));
             var c3 = new StepCounter(lines?.Name ?? "");
             var index = o.MinHash ? new MinHashIndex(o.MinHashOptions) : null;
-            var batch = new List<string>(o.BatchSize);
             sw.Restart();
-            double sigSeconds = 0;
+            double sigSeconds = 0, lineSeconds = 0;
             using (var outSink = new JsonlSink(stage2))
             {
-                foreach (var doc in DocumentJsonl.Read(stage1))
+                var kept = new List<Document>(o.BatchSize);
+                foreach (var docs in DocumentJsonl.ReadBatches(stage1, o.BatchSize, threads))
                 {
+                    kept.Clear();
                     if (lines is not null)
                     {
-                        long bytes = Encoding.UTF8.GetByteCount(doc.Text);
-                        c3.In(bytes);
-                        if (!Decide(lines, doc, rmLines!)) continue;
-                        c3.Out(Encoding.UTF8.GetByteCount(doc.Text));
+                        long t0 = Stopwatch.GetTimestamp();
+                        var before = new long[docs.Count];
+                        var verdicts = new FilterVerdict[docs.Count];
+                        Parallel.For(0, docs.Count, par, i => { before[i] = Utf8Bytes(docs[i].Text); verdicts[i] = lines.Apply(docs[i]); });
+                        for (int i = 0; i < docs.Count; i++)
+                        {
+                            c3.In(before[i]);
+                            if (!verdicts[i].Keep)
+                            {
+                                docs[i].Metadata["dedup_reason"] = verdicts[i].Reason;
+                                rmLines!.Write(docs[i]);
+                                continue;
+                            }
+                            c3.Out(Utf8Bytes(docs[i].Text));
+                            kept.Add(docs[i]);
+                        }
+                        lineSeconds += Stopwatch.GetElapsedTime(t0).TotalSeconds;
                     }
-                    outSink.Write(doc);
-                    if (index is not null)
-                    {
-                        batch.Add(doc.Text);
-                        if (batch.Count == o.BatchSize) sigSeconds += Flush(index, batch, o.Threads);
-                    }
+                    else kept.AddRange(docs);
+                    outSink.WriteBatch(kept, threads);
+                    if (index is not null) sigSeconds += Flush(index, kept.ConvertAll(d => d.Text), o.Threads);
                 }
-                if (index is not null && batch.Count > 0) sigSeconds += Flush(index, batch, o.Threads);
                 outSink.Complete();
             }
             File.Delete(stage1);
-            if (lines is not null) steps.Add(c3.Stats(sw.Elapsed.TotalSeconds - sigSeconds + sw2.Elapsed.TotalSeconds));
+            if (lines is not null) steps.Add(c3.Stats(lineSeconds + sw2.Elapsed.TotalSeconds));
             if (index is null) return Finish();
 
             // Pass 3: cluster, then split kept documents from near-duplicates.
@@ -159,27 +184,33 @@ public static class DedupJob
             using (var outSink = new JsonlSink(Path.Combine(outDir, "docs.jsonl")))
             {
                 int d = 0;
-                foreach (var doc in DocumentJsonl.Read(stage2))
+                var kept = new List<Document>(o.BatchSize);
+                foreach (var docs in DocumentJsonl.ReadBatches(stage2, o.BatchSize, threads))
                 {
-                    long bytes = Encoding.UTF8.GetByteCount(doc.Text);
-                    c4.In(bytes);
-                    int rep = cl.Representative[d];
-                    if (rep == d)
+                    kept.Clear();
+                    foreach (var doc in docs)
                     {
-                        if (hasMembers[d]) { repIds[d] = doc.Id; members[d] = []; }
-                        outSink.Write(doc);
-                        c4.Out(bytes);
+                        long bytes = Utf8Bytes(doc.Text);
+                        c4.In(bytes);
+                        int rep = cl.Representative[d];
+                        if (rep == d)
+                        {
+                            if (hasMembers[d]) { repIds[d] = doc.Id; members[d] = []; }
+                            kept.Add(doc);
+                            c4.Out(bytes);
+                        }
+                        else
+                        {
+                            doc.Metadata["dedup_reason"] = "near_duplicate";
+                            doc.Metadata["duplicate_of"] = repIds[rep];
+                            doc.Metadata["cluster"] = repIds[rep];
+                            doc.Metadata["similarity"] = Math.Round(cl.Similarity[d], 4);
+                            rmMin.Write(doc);
+                            members[rep].Add(doc.Id);
+                        }
+                        d++;
                     }
-                    else
-                    {
-                        doc.Metadata["dedup_reason"] = "near_duplicate";
-                        doc.Metadata["duplicate_of"] = repIds[rep];
-                        doc.Metadata["cluster"] = repIds[rep];
-                        doc.Metadata["similarity"] = Math.Round(cl.Similarity[d], 4);
-                        rmMin.Write(doc);
-                        members[rep].Add(doc.Id);
-                    }
-                    d++;
+                    outSink.WriteBatch(kept, threads);
                 }
                 if (d != n) throw new InvalidDataException($"{stage2}: expected {n} documents in the intermediate file, read {d}");
                 outSink.Complete();
@@ -221,9 +252,10 @@ public static class DedupJob
     {
         long t0 = Stopwatch.GetTimestamp();
         index.AddBatch(batch, threads);
-        batch.Clear();
         return Stopwatch.GetElapsedTime(t0).TotalSeconds;
     }
+
+    private static long Utf8Bytes(string s) => Encoding.UTF8.GetByteCount(s);
 
     private static string StepSummary(List<DedupStepStats> steps) =>
         string.Join(", ", steps.Select(s => $"{s.Step} {s.DocsIn}→{s.DocsOut}"));
