@@ -11,6 +11,8 @@
 // only if all Depth of its counters were pushed up by other lines: with U distinct (document, line) pairs
 // the over-count exceeds e·U/width with probability ≤ e^-Depth. Default 4 × 2^23 counters = 64 MiB, which
 // keeps wrong removals negligible up to ~10⁷ pairs; size WidthLog2 up for larger corpora.
+// Apply() only reads the sketch, so pass 2 may run on many documents at once (IParallelSafeFilter); Observe()
+// must not run concurrently with Apply().
 // Not here: within-document repetition (the Gopher repetition rule), near-duplicate documents (MinHash).
 using System.Text;
 
@@ -26,7 +28,7 @@ public enum BoilerplateUnit
 }
 
 /// <summary>Removes lines or paragraphs that occur in at least <see cref="MinDocuments"/> documents.</summary>
-public sealed class LineDedup : IDocumentFilter
+public sealed class LineDedup : IParallelSafeFilter
 {
     private readonly ushort[] _counts;
     private readonly int _mask;
