@@ -112,12 +112,13 @@ internal static class DedupBench
         foreach (int t in threadCounts)
             Row($"minhash signatures {opts.Bands}x{opts.Rows}", t, BenchTiming.MedianSeconds(() => MinHashIndex.ComputeSignatures(hasher, texts, sigs, has, t), 5, 1), "target ≥ 20 MB/s/core");
 
-        Row("boilerplate lines: count + strip", 1, BenchTiming.MedianSeconds(() =>
-        {
-            var ld = new LineDedup(3, BoilerplateUnit.Line, 20);
-            foreach (var x in texts) ld.Observe(x);
-            foreach (var x in texts) ld.Strip(x);
-        }, 5, 1));
+        foreach (int t in threadCounts)
+            Row("boilerplate lines: count + strip", t, BenchTiming.MedianSeconds(() =>
+            {
+                var ld = new LineDedup(3, BoilerplateUnit.Line, 20);
+                ld.ObserveAll(docs, t);
+                ForDocs(n, t, (_, i) => ld.Strip(texts[i]));
+            }, 5, 1));
         double urlSec = BenchTiming.MedianSeconds(() => { foreach (var d in docs) UrlNormalizer.Normalize(d.Url!); }, 7, 2);
         report.Add(new BenchRow("dedup", "url normalise", 1, n / urlSec / 1e6, "M urls/s"));
 
@@ -152,11 +153,13 @@ internal static class DedupBench
         {
             var d = new Document { Id = d0.Id, Text = d0.Text, Url = d0.Url };
             if (!exact.Apply(d).Keep || !url.Apply(d).Keep) continue;
-            lines.Observe(d.Text);
             kept.Add(d);
         }
+        lines.ObserveAll(kept, threads);
+        var verdicts = new FilterVerdict[kept.Count];
+        Parallel.For(0, kept.Count, new ParallelOptions { MaxDegreeOfParallelism = threads }, i => verdicts[i] = lines.Apply(kept[i]));
         var texts = new List<string>(kept.Count);
-        foreach (var d in kept) if (lines.Apply(d).Keep) texts.Add(d.Text);
+        for (int i = 0; i < kept.Count; i++) if (verdicts[i].Keep) texts.Add(kept[i].Text);
         var index = new MinHashIndex(new MinHashOptions());
         for (int s = 0; s < texts.Count; s += 4096) index.AddBatch(texts.GetRange(s, Math.Min(4096, texts.Count - s)), threads);
         var c = index.Cluster();

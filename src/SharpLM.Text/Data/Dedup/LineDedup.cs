@@ -88,6 +88,27 @@ public sealed class LineDedup : IParallelSafeFilter
         }
     }
 
+    /// <summary>Pass 1 over many documents: unit hashes computed in parallel batches on <paramref name="threads"/>
+    /// threads (0 = all cores), counted in input order (the sketch ends up the same for any thread count).</summary>
+    public void ObserveAll(IEnumerable<Document> docs, int threads = 0, int batchSize = 1024)
+    {
+        var batch = new List<string>(batchSize);
+        var po = new ParallelOptions { MaxDegreeOfParallelism = threads > 0 ? threads : Environment.ProcessorCount };
+        var hashes = new ulong[batchSize][];
+        void Flush()
+        {
+            Parallel.For(0, batch.Count, po, i => hashes[i] = DistinctUnitHashes(batch[i]));
+            for (int i = 0; i < batch.Count; i++) ObserveHashes(hashes[i]);
+            batch.Clear();
+        }
+        foreach (var d in docs)
+        {
+            batch.Add(d.Text);
+            if (batch.Count == batchSize) Flush();
+        }
+        if (batch.Count > 0) Flush();
+    }
+
     /// <summary>Pass 1 for a document.</summary>
     public void Observe(Document doc) => Observe(doc.Text);
 

@@ -18,7 +18,7 @@ public sealed class LineDedupStage(Func<LineDedup> make) : IPipelineStage
     public IDocumentFilter Prepare(Func<IEnumerable<Document>> input, string workDir)
     {
         var d = make();
-        foreach (var doc in input()) d.Observe(doc);
+        d.ObserveAll(input());
         return d;
     }
 }
