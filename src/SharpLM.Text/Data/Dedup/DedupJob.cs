@@ -1,7 +1,7 @@
 // The whole deduplication of one JSONL file, as `sharplm data dedup` runs it: exact and URL dedup stream
-// (pass 1, which also counts lines for boilerplate removal), then boilerplate lines are stripped (pass 2),
-// then MinHash signatures are computed in parallel batches and clustered (pass 3, MinHashDedup.Prepare),
-// and the file is streamed a last time to split kept documents from near-duplicates (pass 4). Between
+// (pass 1, which also counts lines for boilerplate removal), then boilerplate lines are stripped (pass 2);
+// MinHash signatures are computed in parallel batches of whatever the last of those passes keeps, clustered
+// (MinHashDedup.Builder), and the survivors streamed once more to split kept documents from near-duplicates. Between
 // passes the surviving documents sit in temporary JSONL files under <out>/.work, so memory holds only the
 // dedup indexes (documented in ExactDedup, UrlDedup, LineDedup, MinHashLsh), never the corpus. JSON is
 // parsed and written in ordered parallel batches; the dedup decisions are taken in input order.
@@ -84,10 +84,11 @@ public static class DedupJob
             var rmUrl = url is null ? null : Track(sinks, new JsonlSink(Path.Combine(removedDir, url.Name + ".jsonl")));
             var c1 = new StepCounter(exact?.Name ?? "");
             var c2 = new StepCounter(url?.Name ?? "");
-            var sw = Stopwatch.StartNew();
             var sw2 = new Stopwatch();
             int threads = o.Threads > 0 ? o.Threads : Environment.ProcessorCount;
             var par = new ParallelOptions { MaxDegreeOfParallelism = threads };
+            var mhb = o.MinHash ? new MinHashDedup.Builder(o.MinHashOptions, o.Threads) : null;
+            double sigSeconds = 0;
             using (var outSink = new JsonlSink(stage1))
             {
                 var survivors = new List<Document>(o.BatchSize);
@@ -119,6 +120,7 @@ public static class DedupJob
                         foreach (var h in hashes) lines.ObserveHashes(h);
                         sw2.Stop();
                     }
+                    if (mhb is not null && lines is null) sigSeconds += Sign(mhb, survivors);
                     outSink.WriteBatch(survivors, threads);
                 }
                 outSink.Complete();
@@ -127,21 +129,20 @@ public static class DedupJob
             if (url is not null) steps.Add(c2.Stats(c2.Seconds));
             log?.Invoke($"pass 1 done: {StepSummary(steps)}");
             if (!more) return Finish();
-
-            // Pass 2: strip boilerplate lines; MinHash signatures in parallel batches.
-            string stage2 = o.MinHash ? Path.Combine(work, "stage2.jsonl") : Path.Combine(outDir, "docs.jsonl");
-            var rmLines = lines is null ? null : Track(sinks, new JsonlSink(Path.Combine(removedDir, lines.Name + ".jsonl")));
-            var c3 = new StepCounter(lines?.Name ?? "");
-            sw.Restart();
-            double sigSeconds = 0, lineSeconds = 0;
-            using (var outSink = new JsonlSink(stage2))
+            string minhashInput = stage1;
+            if (lines is not null)
             {
-                var kept = new List<Document>(o.BatchSize);
-                foreach (var docs in DocumentJsonl.ReadBatches(stage1, o.BatchSize, threads))
+                // Pass 2: strip boilerplate lines; MinHash signatures of what is left, in parallel batches.
+                string stage2 = o.MinHash ? Path.Combine(work, "stage2.jsonl") : Path.Combine(outDir, "docs.jsonl");
+                var rmLines = Track(sinks, new JsonlSink(Path.Combine(removedDir, lines.Name + ".jsonl")));
+                var c3 = new StepCounter(lines.Name);
+                double lineSeconds = 0;
+                using (var outSink = new JsonlSink(stage2))
                 {
-                    kept.Clear();
-                    if (lines is not null)
+                    var kept = new List<Document>(o.BatchSize);
+                    foreach (var docs in DocumentJsonl.ReadBatches(stage1, o.BatchSize, threads))
                     {
+                        kept.Clear();
                         long t0 = Stopwatch.GetTimestamp();
                         var before = new long[docs.Count];
                         var verdicts = new FilterVerdict[docs.Count];
@@ -152,36 +153,35 @@ public static class DedupJob
                             if (!verdicts[i].Keep)
                             {
                                 docs[i].Metadata["dedup_reason"] = verdicts[i].Reason;
-                                rmLines!.Write(docs[i]);
+                                rmLines.Write(docs[i]);
                                 continue;
                             }
                             c3.Out(Utf8Bytes(docs[i].Text));
                             kept.Add(docs[i]);
                         }
                         lineSeconds += Stopwatch.GetElapsedTime(t0).TotalSeconds;
+                        if (mhb is not null) sigSeconds += Sign(mhb, kept);
+                        outSink.WriteBatch(kept, threads);
                     }
-                    else kept.AddRange(docs);
-                    outSink.WriteBatch(kept, threads);
+                    outSink.Complete();
                 }
-                outSink.Complete();
+                File.Delete(stage1);
+                steps.Add(c3.Stats(lineSeconds + sw2.Elapsed.TotalSeconds));
+                minhashInput = stage2;
             }
-            File.Delete(stage1);
-            if (lines is not null) steps.Add(c3.Stats(lineSeconds + sw2.Elapsed.TotalSeconds));
-            if (!o.MinHash) return Finish();
+            if (mhb is null) return Finish();
 
-            // Pass 3: signatures and clusters over stage 2; pass 4: split kept documents from near-duplicates.
-            sw.Restart();
-            var parse = new Stopwatch();
-            var mh = MinHashDedup.Prepare(Timed(DocumentJsonl.ReadBatches(stage2, o.BatchSize, threads), parse), o.MinHashOptions, o.Threads);
-            sigSeconds = sw.Elapsed.TotalSeconds - parse.Elapsed.TotalSeconds;
+            // Cluster, then a last pass splits kept documents from near-duplicates.
+            long tc = Stopwatch.GetTimestamp();
+            var mh = mhb.Build();
+            sigSeconds += Stopwatch.GetElapsedTime(tc).TotalSeconds;
             var cl = mh.Clusters;
             var rmMin = Track(sinks, new JsonlSink(Path.Combine(removedDir, mh.Name + ".jsonl")));
             var c4 = new StepCounter(mh.Name);
-            sw.Restart();
             using (var outSink = new JsonlSink(Path.Combine(outDir, "docs.jsonl")))
             {
                 var kept = new List<Document>(o.BatchSize);
-                foreach (var docs in DocumentJsonl.ReadBatches(stage2, o.BatchSize, threads))
+                foreach (var docs in DocumentJsonl.ReadBatches(minhashInput, o.BatchSize, threads))
                 {
                     kept.Clear();
                     foreach (var doc in docs)
@@ -194,10 +194,10 @@ public static class DedupJob
                     }
                     outSink.WriteBatch(kept, threads);
                 }
-                if (mh.Seen != mh.Count) throw new InvalidDataException($"{stage2}: expected {mh.Count} documents in the intermediate file, read {mh.Seen}");
+                if (mh.Seen != mh.Count) throw new InvalidDataException($"{minhashInput}: expected {mh.Count} documents in the intermediate file, read {mh.Seen}");
                 outSink.Complete();
             }
-            File.Delete(stage2);
+            File.Delete(minhashInput);
             steps.Add(c4.Stats(sigSeconds + c4.Seconds));
             clusters = WriteClusters(Path.Combine(outDir, "clusters.jsonl"), mh.ClusterMembers());
             log?.Invoke($"minhash: {cl.CandidatePairs} candidate pairs, {cl.RejectedPairs} rejected by the threshold, {clusters} clusters");
@@ -220,6 +220,13 @@ public static class DedupJob
     }
 
     private static JsonlSink Track(List<JsonlSink> sinks, JsonlSink s) { sinks.Add(s); return s; }
+
+    private static double Sign(MinHashDedup.Builder b, List<Document> docs)
+    {
+        long t0 = Stopwatch.GetTimestamp();
+        b.Add(docs);
+        return Stopwatch.GetElapsedTime(t0).TotalSeconds;
+    }
 
     private static long Utf8Bytes(string s) => Encoding.UTF8.GetByteCount(s);
 
@@ -289,20 +296,6 @@ public static class DedupJob
         string tmp = $"{path}.tmp-{Environment.ProcessId}";
         File.WriteAllBytes(tmp, ms.ToArray());
         File.Move(tmp, path, overwrite: true);
-    }
-
-    // Time spent pulling items from a source (parsing), so it can be kept out of a step's own time.
-    private static IEnumerable<T> Timed<T>(IEnumerable<T> source, Stopwatch sw)
-    {
-        using var e = source.GetEnumerator();
-        while (true)
-        {
-            sw.Start();
-            bool more = e.MoveNext();
-            sw.Stop();
-            if (!more) yield break;
-            yield return e.Current;
-        }
     }
 
     private sealed class StepCounter(string name)
