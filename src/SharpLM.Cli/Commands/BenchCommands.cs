@@ -19,6 +19,9 @@ internal static class BenchCommands
         // Each area owns its verbs in its own file under Bench/.
         foreach (var c in new[] { EngineBench.Create(), TokenizerBench.Create(), DataBench.Create(), [KernelsBench.Create()] })
             foreach (var sub in c) bench.Subcommands.Add(sub);
+        bench.Subcommands.Add(TrainBench.Create());
+        foreach (var sub in DedupBench.Create()) bench.Subcommands.Add(sub);
+        bench.Subcommands.Add(GenerateBench.Create());
         return bench;
     }
 }

@@ -5,8 +5,10 @@
 // the clip factor (g ← s·g; torch.nn.utils.clip_grad_norm_ multiplies the gradients in place first) and
 // zeroing the gradient for the next step. For GPT-2 124M this turns norm + scale + update + clear
 // (≈ 6 GB of traffic) into norm + update (≈ 4 GB). With s = 1 the update is bit-identical to Optim.AdamW.
-// The global norm is √Σ‖g_p‖² over parameters in checkpoint order, each ‖g_p‖ from Optim.GlobalNorm
-// (fixed chunks, double partials): deterministic for any thread count.
+// Parameters that sit next to each other in memory (a model keeping all weights in one flat buffer, as
+// llm.c does) and share a decay group are updated as one run, so a GPT-2 step is a handful of parallel
+// loops rather than 150. The global norm is √Σ‖g_s‖² over those runs in order, each ‖g_s‖ from
+// Optim.GlobalNorm (fixed chunks, double partials): deterministic for any thread count.
 // Not here: other optimizers (Muon, Lion), ZeRO sharding, per-group learning rates.
 using System.Runtime.Intrinsics;
 using SharpLM.Models.IO;
@@ -30,8 +32,17 @@ public sealed unsafe class AdamWOptimizer : IDisposable
 {
     private const int Block = 16384;
     private readonly Parameter[] _params;
-    private readonly Tensor[] _m, _v;
+    private readonly Tensor _mFlat, _vFlat;   // all moments, parameter after parameter
+    private readonly Tensor[] _m, _v;         // per-parameter views of them
     private readonly bool[] _decay;
+    private readonly Segment[] _segs;         // runs of parameters adjacent in memory with one decay flag
+
+    private struct Segment
+    {
+        public float* P, G, M, V;
+        public long N;
+        public bool Decay;
+    }
 
     /// <summary>Hyper-parameters.</summary>
     public AdamWSettings Settings { get; }
@@ -55,25 +66,49 @@ public sealed unsafe class AdamWOptimizer : IDisposable
         _v = new Tensor[_params.Length];
         _decay = new bool[_params.Length];
         var names = new HashSet<string>(StringComparer.Ordinal);
-        for (int i = 0; i < _params.Length; i++)
+        long total = 0;
+        foreach (var p in _params)
         {
-            var p = _params[i];
             if (!names.Add(p.Name)) throw new ArgumentException($"adamw: parameter '{p.Name}' appears twice");
             if (p.Value.DType != DType.F32 || p.Grad.DType != DType.F32 || !p.Value.IsContiguous || !p.Grad.IsContiguous || p.Value.Length != p.Grad.Length)
                 throw new ArgumentException($"adamw: parameter '{p.Name}' needs contiguous f32 value and gradient of one size, got {p.Value} and {p.Grad}");
-            _m[i] = Tensor.Zeros(DType.F32, p.Value.Shape.ToArray());
-            _v[i] = Tensor.Zeros(DType.F32, p.Value.Shape.ToArray());
-            _decay[i] = ParamGroups.Decays(p.Name, p.Value.Rank);
+            total += p.Value.Length;
         }
+        if (total > int.MaxValue) throw new ArgumentException($"adamw: {total} parameters exceed one moment buffer of {int.MaxValue} floats");
+        _mFlat = Tensor.Zeros(DType.F32, (int)Math.Max(1, total));
+        _vFlat = Tensor.Zeros(DType.F32, (int)Math.Max(1, total));
+        var segs = new List<Segment>();
+        long off = 0;
+        for (int i = 0; i < _params.Length; i++)
+        {
+            var p = _params[i];
+            int n = (int)p.Value.Length;
+            _m[i] = _mFlat.Narrow(0, (int)off, n).Reshape(p.Value.Shape.ToArray());
+            _v[i] = _vFlat.Narrow(0, (int)off, n).Reshape(p.Value.Shape.ToArray());
+            _decay[i] = ParamGroups.Decays(p.Name, p.Value.Rank);
+            off += n;
+            if (n == 0) continue;
+            var seg = new Segment { P = p.Value.Data, G = p.Grad.Data, M = _m[i].Data, V = _v[i].Data, N = n, Decay = _decay[i] };
+            if (segs.Count > 0 && segs[^1] is var last && last.Decay == seg.Decay && last.P + last.N == seg.P && last.G + last.N == seg.G)
+            {
+                last.N += n;
+                segs[^1] = last;
+            }
+            else segs.Add(seg);
+        }
+        _segs = [.. segs];
     }
+
+    /// <summary>Runs of parameters updated as one (adjacent in memory, same decay group).</summary>
+    internal int SegmentCount => _segs.Length;
 
     /// <summary>Sets every gradient to zero.</summary>
     public void ZeroGrad()
     {
-        foreach (var p in _params)
+        foreach (var sg in _segs)
         {
-            var body = new ClearBody { G = p.Grad.Data, N = p.Grad.Length };
-            WorkerPool.For(Chunks(p.Grad.Length), 1, ref body);
+            var body = new ClearBody { G = sg.G, N = sg.N };
+            WorkerPool.For(Chunks(sg.N), 1, ref body);
         }
     }
 
@@ -81,9 +116,9 @@ public sealed unsafe class AdamWOptimizer : IDisposable
     public double GradNorm()
     {
         double s = 0;
-        foreach (var p in _params)
+        foreach (var sg in _segs)
         {
-            double n = SharpLM.Tensors.Kernels.Optim.GlobalNorm(p.Grad.Data, p.Grad.Length);
+            double n = SharpLM.Tensors.Kernels.Optim.GlobalNorm(sg.G, sg.N);
             s += n * n;
         }
         return Math.Sqrt(s);
@@ -99,17 +134,17 @@ public sealed unsafe class AdamWOptimizer : IDisposable
         Updates++;
         float b1 = (float)Settings.Beta1, b2 = (float)Settings.Beta2;
         int t = checked((int)Updates);
-        for (int i = 0; i < _params.Length; i++)
+        float flr = (float)lr;
+        foreach (var sg in _segs)
         {
-            float flr = (float)lr, wd = _decay[i] ? (float)Settings.WeightDecay : 0f;
-            var p = _params[i];
+            float wd = sg.Decay ? (float)Settings.WeightDecay : 0f;
             var body = new FusedBody
             {
-                P = p.Value.Data,
-                G = p.Grad.Data,
-                M = _m[i].Data,
-                V = _v[i].Data,
-                N = p.Value.Length,
+                P = sg.P,
+                G = sg.G,
+                M = sg.M,
+                V = sg.V,
+                N = sg.N,
                 Decay = 1f - flr * wd,
                 B1 = b1,
                 B2 = b2,
@@ -118,7 +153,7 @@ public sealed unsafe class AdamWOptimizer : IDisposable
                 StepSize = flr / (1f - MathF.Pow(b1, t)),
                 Bc2Sqrt = MathF.Sqrt(1f - MathF.Pow(b2, t)),
             };
-            WorkerPool.For(Chunks(p.Value.Length), 1, ref body);
+            WorkerPool.For(Chunks(sg.N), 1, ref body);
         }
     }
 
@@ -161,8 +196,8 @@ public sealed unsafe class AdamWOptimizer : IDisposable
     /// <inheritdoc />
     public void Dispose()
     {
-        foreach (var t in _m) t.Dispose();
-        foreach (var t in _v) t.Dispose();
+        _mFlat.Dispose();
+        _vFlat.Dispose();
     }
 
     private struct ClearBody : IParallelBody

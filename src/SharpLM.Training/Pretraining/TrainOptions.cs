@@ -37,7 +37,7 @@ public sealed record TrainOptions
     public ScheduleKind Schedule { get; init; } = ScheduleKind.Cosine;
     /// <summary>WSD: fraction of the steps spent decaying.</summary>
     public double DecayFraction { get; init; } = 0.2;
-    /// <summary>Optimizer steps (the schedule's length).</summary>
+    /// <summary>Optimizer steps (the schedule's length); 0 with <see cref="Minutes"/> &gt; 0 = as many as fit the budget (measured once at the start).</summary>
     public long Steps { get; init; } = 1000;
     /// <summary>Wall-clock budget in minutes over the whole run including resumed parts (0 = none): training stops and saves when reached.</summary>
     public double Minutes { get; init; }
@@ -86,8 +86,9 @@ public sealed record TrainOptions
         if (BatchTokens < 0) throw new ArgumentException($"--batch-tokens must be ≥ 0, got {BatchTokens}");
         try { _ = AccumulationSteps; }
         catch (ArgumentException e) { throw new ArgumentException($"--batch-tokens: {e.Message}", e); }
-        if (Steps <= 0) throw new ArgumentException($"--steps must be > 0, got {Steps}");
         if (Minutes < 0) throw new ArgumentException($"--minutes must be ≥ 0, got {Minutes}");
+        if (Steps < 0 || (Steps == 0 && Minutes == 0)) throw new ArgumentException($"--steps must be > 0 (or 0 with --minutes to fit the budget), got {Steps}");
+        if (Steps == 0) return this; // resolved by TrainRun once the model exists
         if (GradClip < 0) throw new ArgumentException($"--grad-clip must be ≥ 0, got {GradClip}");
         if (EvalEvery < 0 || SampleEvery < 0 || SaveEvery < 0) throw new ArgumentException($"--eval-every, --sample-every and --save-every must be ≥ 0, got {EvalEvery}, {SampleEvery}, {SaveEvery}");
         if (EvalBatches <= 0) throw new ArgumentException($"--eval-batches must be > 0, got {EvalBatches}");

@@ -99,11 +99,19 @@ public static class TrainRun
         var config = ckpt?.Config ?? ResolveModel(s, tok, dataVocab);
         if (ckpt != null && dataVocab > config.VocabSize) throw new ArgumentException($"{s.DataDir}: the token shards use a vocabulary of {dataVocab} ids but the checkpoint's model has {config.VocabSize}");
 
+        using var model = factory(config, o.Seed);
+        if (o.Steps == 0)
+        {
+            double step = MeasureStepSeconds(model, train, o);
+            o = o with { Steps = Math.Max(1, (long)(o.Minutes * 60 / step)) };
+            s = s with { Train = o };
+            onMessage?.Invoke($"one step takes ≈ {step:F3} s: {o.Steps} steps fit {o.Minutes} minutes (schedule length; recorded in run.json)");
+        }
+        o.Validate();
         Directory.CreateDirectory(s.OutDir);
         ModelConfigJson.Write(Path.Combine(s.OutDir, CheckpointStore.ConfigFile), config);
         WriteRunFile(Path.Combine(s.OutDir, RunFile), s, config, tokPath.Length > 0 ? tokPath : null, ckpt?.State.Step);
 
-        using var model = factory(config, o.Seed);
         using var trainer = new Trainer(model, o, train, val, tok, s.OutDir) { OnMessage = onMessage, OnStep = onStep, PeakFlops = peakFlops };
         if (ckpt != null)
         {
@@ -111,6 +119,27 @@ public static class TrainRun
             onMessage?.Invoke($"resumed from {ckpt.Directory} (step {ckpt.State.Step})");
         }
         return trainer.Run(cancel);
+    }
+
+    /// <summary>
+    /// Seconds one optimizer step takes: the second of two timed micro-batches (the first warms up) times
+    /// the accumulation steps, plus 10% for the update. Gradients are zeroed afterwards, so the model is unchanged.
+    /// </summary>
+    public static double MeasureStepSeconds(ILanguageModel model, TokenLoader train, TrainOptions o)
+    {
+        int B = o.MicroBatch, T = o.SeqLen, W = T + 1;
+        var rows = new int[B * W];
+        var (shard, start) = train.Locate(0); // a window that exists; the loader's position is not touched
+        for (int b = 0; b < B; b++) shard.CopyTokens(start, rows.AsSpan(b * W, W));
+        double seconds = 0;
+        for (int i = 0; i < 2; i++)
+        {
+            long t0 = System.Diagnostics.Stopwatch.GetTimestamp();
+            model.ForwardBackward(rows, B, T, 1f);
+            seconds = System.Diagnostics.Stopwatch.GetElapsedTime(t0).TotalSeconds;
+        }
+        foreach (var p in model.Parameters) p.Grad.AsSpan<float>().Clear();
+        return seconds * o.AccumulationSteps * 1.1;
     }
 
     /// <summary>Writes run.json: every setting, the resolved model, threads and when it started.</summary>

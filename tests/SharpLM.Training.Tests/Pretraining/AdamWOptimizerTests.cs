@@ -78,6 +78,34 @@ public sealed unsafe class AdamWOptimizerTests
     }
 
     [Fact]
+    public void AdjacentParametersOfOneGroupUpdateAsOneRunWithTheSameResult()
+    {
+        // Three parameters in one flat buffer (as a model holding all weights in one allocation):
+        // two decayed matrices side by side merge into one run; the bias stays its own run.
+        var vals = Rand(6 + 6 + 3, 7); var grads = Rand(15, 8, 3.0);
+        using var flatV = Tensor.FromArray(vals, 15); using var flatG = Tensor.FromArray(grads, 15);
+        Parameter View(string name, int off, params int[] shape)
+        {
+            int n = shape.Aggregate(1, (a, b) => a * b);
+            return new Parameter(name, flatV.Narrow(0, off, n).Reshape(shape), flatG.Narrow(0, off, n).Reshape(shape));
+        }
+        var flat = new[] { View("h.0.attn.c_attn.weight", 0, 2, 3), View("h.0.mlp.c_fc.weight", 6, 3, 2), View("h.0.mlp.c_fc.bias", 12, 3) };
+        var apart = new[]
+        {
+            Param("h.0.attn.c_attn.weight", vals[..6], grads[..6], 2, 3), Param("h.0.mlp.c_fc.weight", vals[6..12], grads[6..12], 3, 2),
+            Param("h.0.mlp.c_fc.bias", vals[12..], grads[12..], 3),
+        };
+        using var o1 = new AdamWOptimizer(flat, new AdamWSettings());
+        using var o2 = new AdamWOptimizer(apart, new AdamWSettings());
+        Assert.Equal(2, o1.SegmentCount);
+        Assert.Equal(3, o2.SegmentCount);
+        Assert.Equal(o2.GradNorm(), o1.GradNorm(), 1e-6 * o2.GradNorm());
+        o1.Step(0.01, 0.5f);
+        o2.Step(0.01, 0.5f);
+        Assert.Equal(apart.SelectMany(p => p.Value.ToArray()), flatV.ToArray());
+    }
+
+    [Fact]
     public void NonFiniteGradientGivesNonFiniteNorm()
     {
         var g = new float[100]; g[57] = float.NaN;

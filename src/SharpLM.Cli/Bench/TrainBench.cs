@@ -1,0 +1,205 @@
+// `sharplm bench train`: full training steps (forward + backward + global-norm clip + AdamW, exactly what
+// the Trainer runs per micro-batch) of a model on random tokens, timed over --steps after 2 warmup steps.
+// Reports the median step time, tokens/s, achieved GFLOP/s against this machine's FMA peak measured in the
+// same run (the ratio is MFU; FLOPs per token = 6·N + 12·L·T·C, ModelConfig.TrainingFlopsPerToken, the llm.c
+// convention) and peak memory (the process's peak resident set, VmHWM, plus the managed heap and the bytes
+// allocated per step). With --vs-torch it then runs the PyTorch peer (/work/shared/peers/torch, or
+// $SHARPLM_TORCH_PEER: `./run.sh gpt_bench.py --config a|b|c`, eager f32 or bf16 autocast, same threads) in
+// the same invocation, polls its peak RSS, and prints our ÷ its ratios. The peer's shapes are fixed per
+// config, so --vs-torch needs ours to match one: a = --preset gpt2-124m --batch 4 --seq 64;
+// b = --depth 6 --vocab 4096 --batch 16 --seq 256 (--context 256 makes the position table match too).
+// Main line: value tokens/s, unit "tokens/s", baseline the torch peer.
+using System.CommandLine;
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using SharpLM.Cli.Commands;
+using SharpLM.Models.Config;
+using SharpLM.Models.Modeling;
+using SharpLM.Tensors.Threading;
+using SharpLM.Training.Pretraining;
+
+namespace SharpLM.Cli.Bench;
+
+internal static class TrainBench
+{
+    /// <summary>The `sharplm bench train` verb.</summary>
+    public static Command Create()
+    {
+        var cmd = new Command("train", "Training-step speed (tokens/s, MFU vs the FMA peak measured in the same run, peak memory) of a model preset or depth; --vs-torch runs the PyTorch peer in the same invocation and prints the ratio.");
+        var preset = new Option<string?>("--preset") { Description = $"Model preset ({string.Join(", ", ModelConfig.PresetNames)}); default gpt2-124m unless --depth is given." };
+        var depth = new Option<int?>("--depth") { Description = "Depth dial instead of a preset: L layers, width 64·L." };
+        var style = new Option<string>("--style") { Description = "Family for --depth: gpt2 or llama.", DefaultValueFactory = _ => "gpt2" };
+        var vocab = new Option<int?>("--vocab") { Description = "Vocabulary size for --depth (default 50257)." };
+        var context = new Option<int?>("--context") { Description = "Context length (position table) for --depth (default: --seq)." };
+        var batch = new Option<int>("--batch") { Description = "Rows per step (B).", DefaultValueFactory = _ => 4 };
+        var seq = new Option<int>("--seq") { Description = "Tokens per row (T).", DefaultValueFactory = _ => 64 };
+        var steps = new Option<int>("--steps") { Description = "Timed steps (after 2 warmup steps); the median is reported.", DefaultValueFactory = _ => 10 };
+        var bf16 = new Option<bool>("--bf16") { Description = "bf16 weight copies and activations for the GEMMs (f32 master weights); the peer uses bf16 autocast." };
+        var ckpt = new Option<bool>("--checkpoint-activations") { Description = "Recompute each block's activations in backward (less memory, more FLOPs)." };
+        var vsTorch = new Option<bool>("--vs-torch") { Description = "Also run the PyTorch peer (gpt_bench.py) on the same shapes and threads and print ratios." };
+        var json = BenchCommands.JsonOption();
+        var threads = BenchCommands.ThreadsOption();
+        foreach (var o in new Option[] { preset, depth, style, vocab, context, batch, seq, steps, bf16, ckpt, vsTorch, json, threads }) cmd.Options.Add(o);
+        cmd.SetAction(pr => CliErrors.Run(() =>
+        {
+            int t = pr.GetValue(threads);
+            if (t < 0) throw new UserFacingException($"--threads must be ≥ 0 (0 = one per core), got {t}");
+            WorkerPool.Configure(t);
+            int B = pr.GetValue(batch), T = pr.GetValue(seq), n = pr.GetValue(steps);
+            if (B <= 0 || T <= 0 || n <= 0) throw new UserFacingException($"--batch, --seq and --steps must be > 0, got {B}, {T}, {n}");
+            string? p = pr.GetValue(preset);
+            int d = pr.GetValue(depth) ?? 0;
+            if (p != null && d > 0) throw new UserFacingException("give --preset or --depth, not both");
+            ModelConfig cfg;
+            string name;
+            if (d > 0)
+            {
+                var st = pr.GetValue(style) switch
+                {
+                    "gpt2" => ModelStyle.Gpt2,
+                    "llama" => ModelStyle.Llama,
+                    var s => throw new UserFacingException($"--style must be gpt2 or llama, got '{s}'"),
+                };
+                int v = pr.GetValue(vocab) ?? 50257;
+                cfg = ModelConfig.FromDepth(d, st, vocabSize: v, contextLength: pr.GetValue(context) ?? T);
+                name = $"{pr.GetValue(style)}-d{d}-v{v}";
+            }
+            else
+            {
+                name = p ?? "gpt2-124m";
+                cfg = ModelConfig.Preset(name);
+            }
+            if (T > cfg.MaxPositions) throw new UserFacingException($"--seq {T} exceeds the model's context of {cfg.MaxPositions}");
+            string? peerConfig = null;
+            if (pr.GetValue(vsTorch))
+                peerConfig = PeerConfigFor(cfg, B, T) ?? throw new UserFacingException(
+                    "--vs-torch needs the peer's shapes: config a = --preset gpt2-124m --batch 4 --seq 64; config b = --depth 6 --vocab 4096 --batch 16 --seq 256");
+            Run(new BenchReport(pr.GetValue(json)), cfg, name, B, T, n, pr.GetValue(bf16), pr.GetValue(ckpt), peerConfig);
+            return 0;
+        }));
+        return cmd;
+    }
+
+    /// <summary>The peer config ("a" or "b") whose shapes equal ours, or null.</summary>
+    internal static string? PeerConfigFor(ModelConfig c, int B, int T)
+    {
+        bool gpt2 = c.Style == ModelStyle.Gpt2 && c.IntermediateSize == 4 * c.HiddenSize && c.TieWordEmbeddings;
+        if (gpt2 && c.NumLayers == 12 && c.NumHeads == 12 && c.HiddenSize == 768 && c.PaddedVocabSize == 50304 && B == 4 && T == 64) return "a";
+        if (gpt2 && c.NumLayers == 6 && c.NumHeads == 6 && c.HiddenSize == 384 && c.PaddedVocabSize == 4096 && B == 16 && T == 256) return "b";
+        return null;
+    }
+
+    private static void Run(BenchReport report, ModelConfig cfg, string name, int B, int T, int steps, bool bf16, bool ckptActs, string? peerConfig)
+    {
+        int threads = WorkerPool.Threads;
+        double peak = MachinePeak.FmaGflops(threads);
+        string caseName = $"{name}_B{B}_T{T}{(bf16 ? "_bf16" : "")}{(ckptActs ? "_ckpt" : "")}";
+
+        var tokens = new int[steps + 2][];
+        var rng = new Random(1337);
+        for (int i = 0; i < tokens.Length; i++)
+        {
+            tokens[i] = new int[B * (T + 1)];
+            for (int j = 0; j < tokens[i].Length; j++) tokens[i][j] = rng.Next(cfg.VocabSize);
+        }
+
+        var times = new double[steps];
+        long allocated;
+        double loss0, lossN;
+        using (var model = ModelFactory.Create(cfg, 1337))
+        {
+            ModelFactory.SetExecutionModes(model, bf16, ckptActs);
+            using var opt = new AdamWOptimizer(model.Parameters, new AdamWSettings(0.9, 0.95, 1e-8, 0.1));
+            opt.ZeroGrad();
+            float Step(int[] rows)
+            {
+                float loss = model.ForwardBackward(rows, B, T, 1f);
+                double norm = opt.GradNorm();
+                opt.Step(6e-4, SharpLM.Tensors.Kernels.Optim.ClipScale(norm, 1.0));
+                return loss;
+            }
+            loss0 = Step(tokens[0]);
+            Step(tokens[1]);
+            long a0 = GC.GetAllocatedBytesForCurrentThread();
+            lossN = 0;
+            for (int i = 0; i < steps; i++)
+            {
+                long t0 = Stopwatch.GetTimestamp();
+                lossN = Step(tokens[i + 2]);
+                times[i] = Stopwatch.GetElapsedTime(t0).TotalSeconds;
+            }
+            allocated = (GC.GetAllocatedBytesForCurrentThread() - a0) / steps;
+        }
+        long rssBytes = PeakRss(Environment.ProcessId);
+        long gcHeap = GC.GetGCMemoryInfo().HeapSizeBytes;
+        var sorted = (double[])times.Clone();
+        Array.Sort(sorted);
+        double med = sorted[steps / 2];
+        double tps = B * T / med;
+        double gflops = cfg.TrainingFlopsPerToken(T) * tps / 1e9;
+
+        PeerResult? peer = peerConfig != null ? RunPeer(peerConfig, threads, steps, bf16) : null;
+        string peerName = $"torch_{(bf16 ? "bf16" : "f32")}_{threads}t";
+        string ci(double v, string f) => v.ToString(f, CultureInfo.InvariantCulture);
+        string note = $"params {cfg.ParameterCount()}, loss {ci(loss0, "F3")}→{ci(lossN, "F3")}, median of {steps} steps";
+        if (peer is { } pp) note += $"; torch {pp.Version} {pp.StatsOver}, torch median {ci(pp.MedianSeconds, "F3")} s";
+        report.Add(new BenchRow("train", caseName, threads, tps, "tokens/s", peer != null ? peerName : null, peer?.TokensPerSecond, note));
+        report.Add(new BenchRow("train", caseName + "_step", threads, med, "s/step", peer != null ? peerName : null, peer?.MedianSeconds,
+            $"min {ci(sorted[0], "F3")} s, max {ci(sorted[^1], "F3")} s"));
+        report.Add(new BenchRow("train", caseName + "_flops", threads, gflops, "GFLOP/s", $"fma_peak_{threads}t", peak,
+            $"ratio = MFU; {ci(cfg.TrainingFlopsPerToken(T) / 1e6, "F1")} MFLOP/token ({MachinePeak.Isa})"));
+        report.Add(new BenchRow("train", caseName + "_peak_rss", threads, rssBytes / 1048576.0, "MiB", peer?.PeakRssBytes > 0 ? peerName + "_peak_rss" : null,
+            peer?.PeakRssBytes > 0 ? peer.PeakRssBytes / 1048576.0 : null,
+            $"managed heap {ci(gcHeap / 1048576.0, "F1")} MiB, allocated per step {allocated} B; ratio < 1 = less memory than the peer"));
+        report.Flush($"bench train: {caseName}, {threads} thread(s)");
+    }
+
+    private sealed record PeerResult(double MedianSeconds, double TokensPerSecond, long PeakRssBytes, string Version, string StatsOver);
+
+    private static PeerResult RunPeer(string config, int threads, int steps, bool bf16)
+    {
+        string dir = Environment.GetEnvironmentVariable("SHARPLM_TORCH_PEER") ?? "/work/shared/peers/torch";
+        string script = Path.Combine(dir, "run.sh");
+        if (!File.Exists(script)) throw new UserFacingException($"{script}: PyTorch peer not found (set SHARPLM_TORCH_PEER to its directory; run its setup.sh once)");
+        var psi = new ProcessStartInfo("bash") { WorkingDirectory = dir, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var a in new[] { script, "gpt_bench.py", "--config", config, "--threads", threads.ToString(CultureInfo.InvariantCulture), "--steps", steps.ToString(CultureInfo.InvariantCulture) })
+            psi.ArgumentList.Add(a);
+        if (bf16) psi.ArgumentList.Add("--bf16");
+        using var proc = Process.Start(psi) ?? throw new UserFacingException($"could not start {script}");
+        var stdout = proc.StandardOutput.ReadToEndAsync();
+        var stderr = proc.StandardError.ReadToEndAsync();
+        long rss = 0;
+        while (!proc.WaitForExit(100)) rss = Math.Max(rss, PeakRss(proc.Id)); // run.sh execs python: same pid
+        proc.WaitForExit();
+        string outText = stdout.Result;
+        if (proc.ExitCode != 0) throw new UserFacingException($"{script} gpt_bench.py --config {config} failed with exit code {proc.ExitCode}: {Tail(stderr.Result)}");
+        string? line = outText.Split('\n', StringSplitOptions.RemoveEmptyEntries).LastOrDefault(l => l.TrimStart().StartsWith('{'));
+        if (line == null) throw new UserFacingException($"{script}: no JSON result line in the peer's output: {Tail(outText)}");
+        using var doc = JsonDocument.Parse(line);
+        var r = doc.RootElement;
+        double Num(string f) => r.TryGetProperty(f, out var v) && v.ValueKind == JsonValueKind.Number ? v.GetDouble()
+            : throw new UserFacingException($"{script}: peer result has no numeric field '{f}': {line}");
+        string Str(string f) => r.TryGetProperty(f, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString()! : "?";
+        return new PeerResult(Num("median_s"), Num("tok_s_median"), rss, Str("torch"), Str("stats_over"));
+    }
+
+    private static string Tail(string s) => s.Length <= 400 ? s.Trim() : "…" + s[^400..].Trim();
+
+    /// <summary>VmHWM (peak resident set) of a process in bytes, from /proc; 0 where unavailable.</summary>
+    internal static long PeakRss(int pid)
+    {
+        try
+        {
+            foreach (var line in File.ReadLines($"/proc/{pid}/status"))
+                if (line.StartsWith("VmHWM:", StringComparison.Ordinal))
+                {
+                    var parts = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+                    return long.Parse(parts[1], CultureInfo.InvariantCulture) * 1024;
+                }
+        }
+        catch (IOException) { }
+        catch (UnauthorizedAccessException) { }
+        return 0;
+    }
+}
