@@ -341,3 +341,10 @@ if __name__ == "__main__":
     run_case("gpt2", gpt2_cfg(), gpt2_forward, gpt2_params, B=2, T=8, seed=SEED)
     run_case("llama", llama_cfg(), llama_forward, llama_params, B=2, T=8, seed=SEED + 1)
     run_case("llama_mqa_tied", llama_cfg(num_key_value_heads=1, tie_word_embeddings=True), llama_forward, llama_params, B=2, T=8, seed=SEED + 2)
+    run_case("gpt2_options", gpt2_cfg(sharplm_alibi=True, sharplm_qk_norm=True, final_logit_softcapping=2.0, n_head=2, tie_word_embeddings=False),
+             gpt2_forward, gpt2_params, B=2, T=8, seed=SEED + 3)
+    run_case("llama_options", llama_cfg(sharplm_qk_norm=True, final_logit_softcapping=2.0), llama_forward, llama_params, B=2, T=8, seed=SEED + 4)
+    run_case("llama_alibi", llama_cfg(sharplm_alibi=True, num_attention_heads=6, num_key_value_heads=3, hidden_size=48, intermediate_size=64),
+             llama_forward, llama_params, B=2, T=12, seed=SEED + 5)
+    run_case("mixtral", llama_cfg(model_type="mixtral", num_local_experts=4, num_experts_per_tok=2, router_aux_loss_coef=0.1),
+             llama_forward, llama_params, B=2, T=8, seed=SEED + 6)

@@ -192,6 +192,19 @@ for (const [pat, pre] of Object.entries(preTokenizers)) {
   const saved = JSON.parse(fs.readFileSync(tmp, 'utf8'));
   fs.unlinkSync(tmp);
   const merges = saved.model.merges.map((m) => (Array.isArray(m) ? m : m.split(' ')));
+  // the trained tokenizer.json as Hugging Face writes it, and the ids Hugging Face gives with it on the text set
+  // (with a special token added, so that added_tokens is read too)
+  tok.addSpecialTokens(['<|endoftext|>']);
+  tok.save(tmp, false);
+  fs.writeFileSync(path.join(out, `hf_${pat}.tokenizer.json.gz`), zlib.gzipSync(fs.readFileSync(tmp), { level: 9 }));
+  fs.unlinkSync(tmp);
+  const hfCases = [];
+  for (const [caseName, text] of texts) {
+    if (text.length === 0) continue;
+    const enc = await tok.encode(text);
+    hfCases.push({ name: caseName, text, ids: enc.getIds() });
+  }
+  fs.writeFileSync(path.join(out, `hf_${pat}.ids.json`), JSON.stringify({ versions, cases: hfCases }, null, 1) + '\n');
   fs.writeFileSync(path.join(out, `train_${pat}.json`), JSON.stringify({
     trainer: 'Hugging Face tokenizers BpeTrainer (default: vocab_size 30000, min_frequency 0), files read line by line',
     versions, pattern: pat, corpus: 'train_corpus.txt', alphabet: Object.keys(saved.model.vocab).length - merges.length,

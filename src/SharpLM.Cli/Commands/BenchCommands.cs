@@ -20,6 +20,8 @@ internal static class BenchCommands
         foreach (var c in new[] { EngineBench.Create(), TokenizerBench.Create(), DataBench.Create(), [KernelsBench.Create()] })
             foreach (var sub in c) bench.Subcommands.Add(sub);
         bench.Subcommands.Add(TrainBench.Create());
+        foreach (var sub in DedupBench.Create()) bench.Subcommands.Add(sub);
+        bench.Subcommands.Add(GenerateBench.Create());
         return bench;
     }
 }

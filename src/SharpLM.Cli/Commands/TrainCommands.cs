@@ -22,9 +22,14 @@ internal static class ModelFactory
     /// <summary>Turns on bf16 GEMMs and/or activation checkpointing; throws if the model cannot.</summary>
     public static void SetExecutionModes(ILanguageModel model, bool bf16, bool checkpointActivations)
     {
-        if (model is not TransformerModel tm) throw new UserFacingException($"{model.GetType().Name} has no execution modes");
-        if (bf16) throw new UserFacingException("the transformer has no bf16 mode yet");
-        tm.CheckpointActivations = checkpointActivations;
+        if (model is TransformerModel t)
+        {
+            t.UseBf16 = bf16;
+            t.CheckpointActivations = checkpointActivations;
+            return;
+        }
+        if (bf16 || checkpointActivations)
+            throw new UserFacingException($"{model.GetType().Name} has no {(bf16 ? "bf16" : "activation checkpointing")} mode");
     }
 }
 

@@ -47,6 +47,16 @@ public sealed record ModelConfig
     public bool TieWordEmbeddings { get; init; } = true;
     /// <summary>Final-logit soft-cap c (Gemma 2): logits = c·tanh(logits/c); 0 disables it.</summary>
     public double LogitSoftcap { get; init; }
+    /// <summary>ALiBi attention biases (Press et al. 2022) instead of learned positions (GPT-2) or RoPE (Llama).</summary>
+    public bool Alibi { get; init; }
+    /// <summary>QK-norm: RMSNorm over each head's query and key (weights of HeadDim, as Qwen3 / OLMo-2) before RoPE.</summary>
+    public bool QkNorm { get; init; }
+    /// <summary>Experts in a mixture-of-experts MLP (Mixtral style); 0 = a dense MLP.</summary>
+    public int NumExperts { get; init; }
+    /// <summary>Experts each token is routed to (top-k) when <see cref="NumExperts"/> &gt; 0.</summary>
+    public int ExpertsPerToken { get; init; } = 2;
+    /// <summary>Weight of the load-balancing auxiliary loss (Switch Transformer; HF router_aux_loss_coef).</summary>
+    public double RouterAuxLossCoef { get; init; } = 0.01;
 
     /// <summary>Per-head width (C / NH).</summary>
     public int HeadDim => HiddenSize / NumHeads;
@@ -63,12 +73,22 @@ public sealed record ModelConfig
         if (PaddedVocabSize < VocabSize) throw new ArgumentException($"model config: padded vocab size {PaddedVocabSize} is smaller than vocab_size {VocabSize}");
         if (!(NormEps > 0)) throw new ArgumentException($"model config: norm epsilon must be > 0, got {NormEps}");
         if (!(LogitSoftcap >= 0)) throw new ArgumentException($"model config: final_logit_softcapping must be ≥ 0 (0 = off), got {LogitSoftcap}");
+        if (NumExperts < 0) throw new ArgumentException($"model config: num_local_experts must be ≥ 0, got {NumExperts}");
+        if (NumExperts > 0 && (ExpertsPerToken < 1 || ExpertsPerToken > NumExperts))
+            throw new ArgumentException($"model config: num_experts_per_tok must be in [1, {NumExperts}], got {ExpertsPerToken}");
+        if (NumExperts > 0 && Style != ModelStyle.Llama) throw new ArgumentException("model config: a mixture-of-experts MLP needs the Llama style (SwiGLU experts)");
+        if (!(RouterAuxLossCoef >= 0)) throw new ArgumentException($"model config: router_aux_loss_coef must be ≥ 0, got {RouterAuxLossCoef}");
         if (Style == ModelStyle.Llama && HeadDim % 2 != 0) throw new ArgumentException($"model config: RoPE needs an even head dim, got {HeadDim}");
         return this;
     }
 
     /// <summary>Exact number of trainable parameters (embedding rows = <see cref="PaddedVocabSize"/>; a tied lm_head counts once).</summary>
-    public long ParameterCount()
+    public long ParameterCount() => Count(active: false);
+
+    /// <summary>Parameters a token passes through: as <see cref="ParameterCount"/>, but a mixture-of-experts MLP counts only its top-k experts.</summary>
+    public long ActiveParameterCount() => Count(active: true);
+
+    private long Count(bool active)
     {
         long C = HiddenSize, L = NumLayers, V = PaddedVocabSize, T = MaxPositions, I = IntermediateSize;
         long kv = (long)NumKvHeads * HeadDim;
@@ -81,7 +101,8 @@ public sealed record ModelConfig
                        + 2 * C               // ln_2
                        + C * I + I           // mlp.c_fc
                        + I * C + C;          // mlp.c_proj
-            return V * C + T * C + L * block + 2 * C + lmHead; // wte, wpe, blocks, ln_f
+            if (QkNorm) block += 2 * HeadDim;
+            return V * C + (Alibi ? 0 : T * C) + L * block + 2 * C + lmHead; // wte, wpe, blocks, ln_f
         }
         else
         {
@@ -90,13 +111,16 @@ public sealed record ModelConfig
                        + C * C               // o_proj
                        + C                   // post_attention_layernorm
                        + 3 * C * I;          // gate_proj, up_proj, down_proj
+            if (QkNorm) block += 2 * HeadDim;  // q_norm, k_norm
+            if (NumExperts > 0)                // router + E (or top-k) SwiGLU experts instead of one MLP
+                block += (long)NumExperts * C + ((active ? ExpertsPerToken : NumExperts) - 1) * 3 * C * I;
             return V * C + L * block + C + lmHead; // embed_tokens, layers, norm
         }
     }
 
-    /// <summary>Training FLOPs per token at context <paramref name="seqLen"/>: 6·N + 12·L·T·C (forward + backward; llm.c convention).</summary>
+    /// <summary>Training FLOPs per token at context <paramref name="seqLen"/>: 6·N + 12·L·T·C (forward + backward; llm.c convention; N = active parameters for MoE).</summary>
     public double TrainingFlopsPerToken(int seqLen) =>
-        6.0 * ParameterCount() + 12.0 * NumLayers * (double)seqLen * HiddenSize;
+        6.0 * ActiveParameterCount() + 12.0 * NumLayers * (double)seqLen * HiddenSize;
 
     /// <summary>Model FLOPs utilisation: achieved training FLOP/s over the machine's peak.</summary>
     public double Mfu(int seqLen, double tokensPerSecond, double peakFlops) =>

@@ -7,7 +7,11 @@
 //          (default 1e-6, as LlamaConfig), rope_theta (default 10000), tie_word_embeddings (default false).
 // vocab_size is the embedding's row count (our PaddedVocabSize), because that is what the weight shapes
 // say; the tokenizer's own size goes in the extra key "sharplm_vocab_size" (transformers ignores it).
-// Not here: rope_scaling, sliding windows, MoE fields.
+// Options: final_logit_softcapping (Gemma 2's name); a Llama-style model with experts is written as
+// model_type "mixtral" (num_local_experts, num_experts_per_tok, router_aux_loss_coef; Mixtral's defaults
+// 8 / 2 / 0.001 when reading); ALiBi and QK-norm have no transformers field for these families and are
+// written as "sharplm_alibi" / "sharplm_qk_norm" (transformers ignores unknown keys).
+// Not here: rope_scaling, sliding windows.
 using System.Text;
 using System.Text.Json;
 using SharpLM.Models.IO;
@@ -41,8 +45,15 @@ public static class ModelConfigJson
             }
             else
             {
-                w.WriteStartArray("architectures"); w.WriteStringValue("LlamaForCausalLM"); w.WriteEndArray();
-                w.WriteString("model_type", "llama");
+                bool moe = c.NumExperts > 0;
+                w.WriteStartArray("architectures"); w.WriteStringValue(moe ? "MixtralForCausalLM" : "LlamaForCausalLM"); w.WriteEndArray();
+                w.WriteString("model_type", moe ? "mixtral" : "llama");
+                if (moe)
+                {
+                    w.WriteNumber("num_local_experts", c.NumExperts);
+                    w.WriteNumber("num_experts_per_tok", c.ExpertsPerToken);
+                    w.WriteNumber("router_aux_loss_coef", c.RouterAuxLossCoef);
+                }
                 w.WriteNumber("num_hidden_layers", c.NumLayers);
                 w.WriteNumber("num_attention_heads", c.NumHeads);
                 w.WriteNumber("num_key_value_heads", c.NumKvHeads);
@@ -56,6 +67,9 @@ public static class ModelConfigJson
                 w.WriteString("hidden_act", "silu");
             }
             w.WriteBoolean("tie_word_embeddings", c.TieWordEmbeddings);
+            if (c.LogitSoftcap > 0) w.WriteNumber("final_logit_softcapping", c.LogitSoftcap);
+            if (c.Alibi) w.WriteBoolean("sharplm_alibi", true);
+            if (c.QkNorm) w.WriteBoolean("sharplm_qk_norm", true);
             if (c.VocabSize != c.PaddedVocabSize) w.WriteNumber("sharplm_vocab_size", c.VocabSize);
             w.WriteEndObject();
         }
@@ -86,7 +100,7 @@ public static class ModelConfigJson
             ModelStyle style = type switch
             {
                 "gpt2" => ModelStyle.Gpt2,
-                "llama" => ModelStyle.Llama,
+                "llama" or "mixtral" => ModelStyle.Llama,
                 null when r.TryGetProperty("n_layer", out _) => ModelStyle.Gpt2,
                 null when r.TryGetProperty("num_hidden_layers", out _) => ModelStyle.Llama,
                 null => throw new InvalidDataException($"{source}: field 'model_type' missing and neither 'n_layer' nor 'num_hidden_layers' present"),
@@ -126,6 +140,16 @@ public static class ModelConfigJson
                 if (hd is int h && h != c.HiddenSize / nh)
                     throw new InvalidDataException($"{source}: field 'head_dim' is {h} but hidden_size / num_attention_heads = {c.HiddenSize / nh}; a separate head_dim is not supported");
             }
+            bool mixtral = type == "mixtral";
+            c = c with
+            {
+                LogitSoftcap = OptDouble(r, "final_logit_softcapping", source) ?? 0,
+                Alibi = OptBool(r, "sharplm_alibi", source) ?? false,
+                QkNorm = OptBool(r, "sharplm_qk_norm", source) ?? false,
+                NumExperts = OptInt(r, "num_local_experts", source) ?? (mixtral ? 8 : 0),
+                ExpertsPerToken = OptInt(r, "num_experts_per_tok", source) ?? 2,
+                RouterAuxLossCoef = OptDouble(r, "router_aux_loss_coef", source) ?? (mixtral ? 0.001 : 0.01),
+            };
             try { return c.Validate(); }
             catch (ArgumentException e) { throw new InvalidDataException($"{source}: {e.Message}", e); }
         }

@@ -4,9 +4,17 @@
 // micro-panels (kept in L2) and, one at a time, KC×NR micro-panels of B are packed (kept in L1) and
 // multiplied against every A micro-panel by the register-tiled micro-kernel.
 //
-// Parallelism: the C matrix is cut into tasks of (MC-row block) × (column chunk, a multiple of NR);
-// WorkerPool hands tasks out dynamically. Every task packs what it reads into buffers owned by the
-// thread running it ([ThreadStatic], 64-byte aligned, allocated once per thread, then reused).
+// Parallelism: C is cut into tasks of (row block) × (column chunk), handed out dynamically by one
+// WorkerPool.For — independent tasks, no barrier inside a product, so a core the scheduler takes away
+// for a moment is covered by the other. Row blocks (at most MC rows, so the packed A block sits in L2)
+// are balanced in whole MR panels and, when there are at least as many as threads, their count is
+// rounded up to a multiple of the thread count, so no core is left with an extra block at the end.
+// When there are fewer row blocks than threads (the 256-row products of a transformer step), the
+// columns are split instead and every task would pack the same A rows: then A is packed once, in
+// parallel, into a buffer shared by all tasks (one extra pass, one barrier) and tasks pack only their
+// own B panels. Column chunks are whole NR panels (≥ 128 bytes), so threads never share a C cache line
+// inside a row. Each task packs into buffers owned by the thread running it ([ThreadStatic], 64-byte
+// aligned, allocated once per thread, then reused); the shared A belongs to the calling thread.
 //
 // Determinism, and why any blocking or thread count gives the same bits: every C element is one
 // sequential FMA chain c ← fma(a[k], b[k], c) over k = 0..K-1, started from 0 (or from C when
@@ -60,9 +68,6 @@ internal enum GemmIsa { Portable, Avx2, Avx512 }
 
 internal static unsafe class GemmDriver
 {
-    [ThreadStatic] private static NativeBuffer? _packA;
-    [ThreadStatic] private static NativeBuffer? _packB;
-
     /// <summary>The widest path this CPU runs.</summary>
     public static GemmIsa Best => Avx512Kernel.IsSupported ? GemmIsa.Avx512 : Avx2Kernel.IsSupported ? GemmIsa.Avx2 : GemmIsa.Portable;
 
@@ -95,25 +100,58 @@ internal static unsafe class GemmDriver
         }
     }
 
+    /// <summary>Largest shared pre-packed A (floats): beyond it tasks pack their own A blocks.</summary>
+    private const long SharedALimit = 16L << 20;
+
+    [ThreadStatic] private static NativeBuffer? _packA;
+    [ThreadStatic] private static NativeBuffer? _packB;
+    [ThreadStatic] private static NativeBuffer? _sharedA;
+
     private static void Run<TK, TE>(bool transA, bool transB, int M, int N, int K,
         float* A, nint lda, byte* B, nint ldb, float* C, nint ldc, bool acc)
         where TK : struct, IGemmKernel where TE : struct, IGemmElem
     {
-        int MR = TK.MR, NR = TK.NR;
+        int MR = TK.MR, NR = TK.NR, KC = TK.KC;
         int threads = WorkerPool.Threads;
-        // Row blocks: as few as the L2 budget (MC) allows, balanced, multiples of MR.
+        int mPanels = (M + MR - 1) / MR, nPanels = (N + NR - 1) / NR;
+        // Row blocks: as few as the L2 budget (MC) allows; a multiple of the threads when there are enough.
         int mBlocks = (M + TK.MC - 1) / TK.MC;
-        int mc = RoundUp((M + mBlocks - 1) / mBlocks, MR);
-        mBlocks = (M + mc - 1) / mc;
-        // Column chunks: enough tasks that every thread has work, with some slack for a busy core.
-        int nPanels = (N + NR - 1) / NR;
-        int nChunks = threads <= 1 ? 1 : Math.Clamp((2 * threads + mBlocks - 1) / mBlocks, 1, nPanels);
-        int panelsPerChunk = (nPanels + nChunks - 1) / nChunks;
-        nChunks = (nPanels + panelsPerChunk - 1) / panelsPerChunk;
+        if (threads > 1 && mBlocks >= threads) mBlocks = Math.Min(mPanels, RoundUp(mBlocks, threads));
+        int nChunks = 1;
+        float* shared = null;
+        if (threads > 1 && mBlocks < threads)
+        {
+            // Fewer row blocks than threads: split columns, about four tasks per thread (a multiple of threads).
+            int want = RoundUp(4 * threads, mBlocks) / mBlocks;
+            nChunks = Math.Clamp(want, 1, nPanels);
+            long aFloats = (long)mPanels * MR * K;
+            if (nChunks > 1 && aFloats <= SharedALimit)
+            {
+                shared = Buffer(ref _sharedA, aFloats);
+                var pack = new PackA { TransA = transA, A = A, Lda = lda, PA = shared, M = M, K = K, MR = MR, KC = KC, MPanels = mPanels, Wide = TK.Wide };
+                int slices = (K + KC - 1) / KC, items = slices * mPanels;
+                WorkerPool.For(items, Math.Max(1, items / (4 * threads)), ref pack);
+            }
+        }
         var body = new Body<TK, TE>
         {
-            TransA = transA, TransB = transB, M = M, N = N, K = K, A = A, Lda = lda, B = B, Ldb = ldb, C = C, Ldc = ldc,
-            Acc = acc, Mc = mc, NChunks = nChunks, ChunkCols = panelsPerChunk * NR,
+            TransA = transA,
+            TransB = transB,
+            M = M,
+            N = N,
+            K = K,
+            A = A,
+            Lda = lda,
+            B = B,
+            Ldb = ldb,
+            C = C,
+            Ldc = ldc,
+            Acc = acc,
+            MPanels = mPanels,
+            NPanels = nPanels,
+            MBlocks = mBlocks,
+            NChunks = nChunks,
+            SharedA = shared,
         };
         WorkerPool.For(mBlocks * nChunks, 1, ref body);
     }
@@ -131,45 +169,74 @@ internal static unsafe class GemmDriver
         return (float*)buf.Pointer;
     }
 
+    /// <summary>Item = (KC slice, MR panel) of the whole of A, packed where <see cref="Body{TK,TE}"/> expects it: slice s at s·KC·MPanels·MR, panel ip at ip·MR·kc within it.</summary>
+    private struct PackA : IParallelBody
+    {
+        public bool TransA, Wide;
+        public int M, K, MR, KC, MPanels;
+        public nint Lda;
+        public float* A, PA;
+
+        public readonly void Execute(int start, int end)
+        {
+            for (int item = start; item < end; item++)
+            {
+                int s = item / MPanels, ip = item % MPanels;
+                int p0 = s * KC, kc = Math.Min(KC, K - p0), i = ip * MR, rows = Math.Min(MR, M - i);
+                float* dst = PA + (nint)p0 * MPanels * MR + (nint)ip * MR * kc;
+                if (TransA) GemmPack.Cols<F32Elem>((byte*)(A + p0 * Lda + i), Lda, rows, kc, dst, MR, Wide);
+                else GemmPack.Rows<F32Elem>((byte*)(A + i * Lda + p0), Lda, rows, kc, dst, MR, Wide);
+            }
+        }
+    }
+
     private struct Body<TK, TE> : IParallelBody where TK : struct, IGemmKernel where TE : struct, IGemmElem
     {
         public bool TransA, TransB, Acc;
-        public int M, N, K, Mc, NChunks, ChunkCols;
+        public int M, N, K, MPanels, NPanels, MBlocks, NChunks;
         public nint Lda, Ldb, Ldc;
-        public float* A, C;
+        public float* A, C, SharedA;
         public byte* B;
 
         public readonly void Execute(int start, int end)
         {
             int MR = TK.MR, NR = TK.NR, KC = TK.KC;
-            float* pa = Buffer(ref _packA, (long)TK.MC * KC);
+            float* own = SharedA == null ? Buffer(ref _packA, (long)(TK.MC + MR) * KC) : null;
             float* pb = Buffer(ref _packB, (long)KC * NR);
             float* edge = stackalloc float[16 * 64]; // one MR×NR tile for the right edge (MR ≤ 16, NR ≤ 64)
             for (int task = start; task < end; task++)
             {
-                int m0 = task / NChunks * Mc, m1 = Math.Min(M, m0 + Mc);
-                int n0 = task % NChunks * ChunkCols, n1 = Math.Min(N, n0 + ChunkCols);
+                int mb = task / NChunks, nb = task % NChunks;
+                // Whole panels, balanced: block b gets panels [b·P/Blocks, (b+1)·P/Blocks).
+                int ip0 = (int)((long)mb * MPanels / MBlocks), ip1 = (int)((long)(mb + 1) * MPanels / MBlocks);
+                int jp0 = (int)((long)nb * NPanels / NChunks), jp1 = (int)((long)(nb + 1) * NPanels / NChunks);
+                if (ip0 == ip1 || jp0 == jp1) continue;
                 for (int p0 = 0; p0 < K; p0 += KC)
                 {
                     int kc = Math.Min(KC, K - p0);
                     bool load = Acc || p0 > 0;
-                    // A block rows m0..m1, depth p0..p0+kc → MR-wide micro-panels of kc·MR floats.
-                    for (int i = m0; i < m1; i += MR)
+                    float* pa; // panel ip of this slice is at pa + (ip − ip0)·MR·kc
+                    if (SharedA != null) pa = SharedA + (nint)p0 * MPanels * MR + (nint)ip0 * MR * kc;
+                    else
                     {
-                        int rows = Math.Min(MR, m1 - i);
-                        float* dst = pa + (nint)(i - m0) * kc;
-                        if (TransA) GemmPack.Cols<F32Elem>((byte*)(A + p0 * Lda + i), Lda, rows, kc, dst, MR, TK.Wide);
-                        else GemmPack.Rows<F32Elem>((byte*)(A + i * Lda + p0), Lda, rows, kc, dst, MR, TK.Wide);
+                        pa = own;
+                        for (int ip = ip0; ip < ip1; ip++)
+                        {
+                            int i = ip * MR, rows = Math.Min(MR, M - i);
+                            float* dst = pa + (nint)(ip - ip0) * MR * kc;
+                            if (TransA) GemmPack.Cols<F32Elem>((byte*)(A + p0 * Lda + i), Lda, rows, kc, dst, MR, TK.Wide);
+                            else GemmPack.Rows<F32Elem>((byte*)(A + i * Lda + p0), Lda, rows, kc, dst, MR, TK.Wide);
+                        }
                     }
-                    for (int j = n0; j < n1; j += NR)
+                    for (int jp = jp0; jp < jp1; jp++)
                     {
-                        int cols = Math.Min(NR, n1 - j);
+                        int j = jp * NR, cols = Math.Min(NR, N - j);
                         if (TransB) GemmPack.Rows<TE>(B + (j * Ldb + p0) * TE.Size, Ldb, cols, kc, pb, NR, TK.Wide);
                         else GemmPack.Cols<TE>(B + (p0 * Ldb + j) * TE.Size, Ldb, cols, kc, pb, NR, TK.Wide);
-                        for (int i = m0; i < m1; i += MR)
+                        for (int ip = ip0; ip < ip1; ip++)
                         {
-                            int rows = Math.Min(MR, m1 - i);
-                            float* a = pa + (nint)(i - m0) * kc;
+                            int i = ip * MR, rows = Math.Min(MR, M - i);
+                            float* a = pa + (nint)(ip - ip0) * MR * kc;
                             float* c = C + i * Ldc + j;
                             if (cols == NR) TK.Tile(rows, kc, a, pb, c, Ldc, load);
                             else EdgeTile(rows, cols, kc, a, pb, c, edge, load);

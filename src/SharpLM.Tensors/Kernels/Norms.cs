@@ -157,7 +157,8 @@ public static unsafe class Norms
         for (int r = 0; r < BT; r++)
         {
             double m = 0; for (int i = 0; i < C; i++) m += inp[r * C + i]; m /= C;
-            double v = 0; for (int i = 0; i < C; i++) { double d = inp[r * C + i] - m; v += d * d; } v /= C;
+            double v = 0; for (int i = 0; i < C; i++) { double d = inp[r * C + i] - m; v += d * d; }
+            v /= C;
             double s = 1.0 / Math.Sqrt(v + eps);
             mean[r] = (float)m; rstd[r] = (float)s;
             for (int i = 0; i < C; i++) output[r * C + i] = (float)((inp[r * C + i] - m) * s * weight[i] + bias[i]);

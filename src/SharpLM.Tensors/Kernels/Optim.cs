@@ -26,8 +26,17 @@ public static unsafe class Optim
         if (t < 1) throw new ArgumentOutOfRangeException(nameof(t), $"adamw: step must be ≥ 1, got {t}");
         var body = new AdamBody
         {
-            P = param, G = grad, M = m, V = v, N = N, Decay = 1f - lr * weightDecay, B1 = beta1, B2 = beta2, Eps = eps,
-            StepSize = lr / (1f - MathF.Pow(beta1, t)), Bc2Sqrt = MathF.Sqrt(1f - MathF.Pow(beta2, t)),
+            P = param,
+            G = grad,
+            M = m,
+            V = v,
+            N = N,
+            Decay = 1f - lr * weightDecay,
+            B1 = beta1,
+            B2 = beta2,
+            Eps = eps,
+            StepSize = lr / (1f - MathF.Pow(beta1, t)),
+            Bc2Sqrt = MathF.Sqrt(1f - MathF.Pow(beta2, t)),
         };
         WorkerPool.For((int)((N + Block - 1) / Block), 1, ref body);
     }

@@ -58,11 +58,13 @@ public sealed class BpeTokenizer
         Array.Fill(_byteToId, -1);
         for (int i = 0; i < tokenBytes.Length; i++)
             if (tokenBytes[i] is { Length: 1 } b) _byteToId[b[0]] = i;
+        // A vocabulary trained without the full byte alphabet (Hugging Face's trainer keeps only the bytes it saw)
+        // has no token for some bytes; Hugging Face's BPE without an unk token drops such bytes, and so do we.
         for (int b = 0; b < 256; b++)
-            if (_byteToId[b] < 0) throw new InvalidDataException($"the vocabulary has no token for byte 0x{b:X2}; a byte-level BPE vocabulary needs all 256 bytes");
+            if (_byteToId[b] < 0) MissingBytes++;
         _bytesPerToken = new int[size];
         for (int i = 0; i < size; i++) _bytesPerToken[i] = _tokenBytes[i]?.Length ?? 0;
-        _state = new ThreadLocal<EncodeState>(() => new EncodeState(this));
+        _state = new ThreadLocal<EncodeState>(() => new EncodeState(this), trackAllValues: true);
     }
 
     /// <summary>Builds a tokenizer from tiktoken-style ranks: <paramref name="tokens"/>[rank] is the token's bytes
@@ -140,11 +142,25 @@ public sealed class BpeTokenizer
                                      string pattern = PreTokenizerPatterns.Gpt2, int minFrequency = 2)
         => new BpeTrainer(new BpeTrainerOptions(vocabSize, minFrequency, pattern, specialTokens?.ToArray())).TrainTexts(texts);
 
-    /// <summary>Loads a Hugging Face tokenizer.json (byte-level BPE).</summary>
-    public static BpeTokenizer Load(string path) => TokenizerJson.Load(path);
+    /// <summary>Loads a Hugging Face tokenizer.json (byte-level BPE), or the tokenizer.json in a directory, or a
+    /// .tiktoken rank file (GPT-2 pattern; see <see cref="TokenizerFiles.Load"/> for the OpenAI encodings).</summary>
+    public static BpeTokenizer Load(string path) => TokenizerFiles.Load(path);
 
     /// <summary>Saves as a Hugging Face tokenizer.json (written to a temporary file, then renamed).</summary>
     public void Save(string path) => TokenizerJson.Save(this, path);
+
+    /// <summary>Bytes with no token of their own (0 for every vocabulary this library trains or tiktoken ships).
+    /// Encoding drops such bytes, as Hugging Face's BPE without an unk token does, so round trips need 0 here.</summary>
+    public int MissingBytes { get; }
+
+    // Removes the ids of bytes the vocabulary lacks (-1); returns the new length.
+    private static int DropMissing(Span<int> ids)
+    {
+        int k = 0;
+        for (int i = 0; i < ids.Length; i++)
+            if (ids[i] >= 0) ids[k++] = ids[i];
+        return k;
+    }
 
     /// <summary>The pre-tokenizer pattern.</summary>
     public string Pattern => _pre.Pattern;
@@ -287,26 +303,54 @@ public sealed class BpeTokenizer
     {
         int[] ids = ArrayPool<int>.Shared.Rent(chunk.Length);
         for (int i = 0; i < chunk.Length; i++) ids[i] = _byteToId[chunk[i]];
-        int n = BpeMerge.Merge(_pairs, ids.AsSpan(0, chunk.Length));
+        int len = MissingBytes == 0 ? chunk.Length : DropMissing(ids.AsSpan(0, chunk.Length));
+        int n = BpeMerge.Merge(_pairs, ids.AsSpan(0, len));
         output.AddRange(ids.AsSpan(0, n));
         ArrayPool<int>.Shared.Return(ids);
     }
 
-    /// <summary>Encodes many texts in parallel (one cache per worker thread); special tokens as in <see cref="Encode"/>.</summary>
-    public int[][] EncodeBatch(IReadOnlyList<string> texts, IReadOnlyCollection<string>? allowedSpecial = null, int threads = 0)
+    /// <summary>Encodes many texts in parallel (one cache per worker thread); special tokens as in <see cref="Encode"/>,
+    /// or as ordinary text when <paramref name="ordinary"/> is set.</summary>
+    public int[][] EncodeBatch(IReadOnlyList<string> texts, IReadOnlyCollection<string>? allowedSpecial = null, int threads = 0, bool ordinary = false)
     {
         var result = new int[texts.Count][];
-        var opts = new ParallelOptions { MaxDegreeOfParallelism = threads > 0 ? threads : Environment.ProcessorCount };
-        Parallel.ForEach(System.Collections.Concurrent.Partitioner.Create(0, texts.Count, Math.Max(1, texts.Count / (opts.MaxDegreeOfParallelism * 8))), opts, range =>
+        int workers = Math.Max(1, Math.Min(threads > 0 ? threads : Environment.ProcessorCount, texts.Count));
+        if (workers == 1)
         {
-            var list = new List<int>();
-            for (int i = range.Item1; i < range.Item2; i++)
+            for (int i = 0; i < texts.Count; i++) result[i] = ordinary ? EncodeOrdinary(texts[i]) : Encode(texts[i], allowedSpecial);
+            return result;
+        }
+        // ranges of ~64K chars each, claimed dynamically so uneven documents still balance; pool threads keep
+        // their chunk caches warm from one call to the next
+        var bounds = new List<int> { 0 };
+        long chars = 0;
+        for (int i = 0; i < texts.Count; i++)
+        {
+            chars += texts[i].Length;
+            if (chars >= 1 << 16) { bounds.Add(i + 1); chars = 0; }
+        }
+        if (bounds[^1] != texts.Count) bounds.Add(texts.Count);
+        int nextRange = -1;
+        try
+        {
+            Parallel.For(0, workers, new ParallelOptions { MaxDegreeOfParallelism = workers }, _ =>
             {
-                list.Clear();
-                EncodeTo(texts[i], list, allowedSpecial);
-                result[i] = list.ToArray();
-            }
-        });
+                var list = new List<int>();
+                int r;
+                while ((r = Interlocked.Increment(ref nextRange)) < bounds.Count - 1)
+                    for (int i = bounds[r]; i < bounds[r + 1]; i++)
+                    {
+                        list.Clear();
+                        if (ordinary) EncodeOrdinaryTo(texts[i], list);
+                        else EncodeTo(texts[i], list, allowedSpecial);
+                        result[i] = list.ToArray();
+                    }
+            });
+        }
+        catch (AggregateException e) when (e.InnerExceptions.Count > 0)
+        {
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(e.InnerExceptions[0]).Throw();
+        }
         return result;
     }
 
@@ -330,6 +374,8 @@ public sealed class BpeTokenizer
             _lookup = _cache.GetAlternateLookup<ReadOnlySpan<char>>();
         }
 
+        public void Clear() => _cache.Clear();
+
         public void EncodeChunk(ReadOnlySpan<char> chunk, List<int> output)
         {
             bool cacheable = chunk.Length <= MaxCachedChunkChars;
@@ -344,6 +390,7 @@ public sealed class BpeTokenizer
             var ids = _ids.AsSpan(0, nb);
             var map = _tok._byteToId;
             for (int i = 0; i < nb; i++) ids[i] = map[_bytes[i]];
+            if (_tok.MissingBytes != 0) ids = ids[..DropMissing(ids)];
             int n = BpeMerge.Merge(_tok._pairs, ids);
             var result = ids[..n];
             output.AddRange(result);
@@ -353,6 +400,12 @@ public sealed class BpeTokenizer
                 _cache[chunk.ToString()] = result.ToArray();
             }
         }
+    }
+
+    /// <summary>Empties every thread's chunk cache (for cold-cache measurements; encoding is unaffected).</summary>
+    public void ClearCache()
+    {
+        foreach (var st in _state.Values) st.Clear();
     }
 
     // ---------------------------------------------------------------- decode

@@ -229,13 +229,17 @@ public sealed class BpeTrainer(BpeTrainerOptions options)
             {
                 string? line;
                 try { line = lines.Next(); }
-                catch (DecoderFallbackException) { throw new InvalidDataException($"{path}: not valid UTF-8 (near line {lineNo + 1}); convert it to UTF-8 first"); }
+                catch (DecoderFallbackException)
+                {
+                    var (badLine, offset) = FirstInvalidUtf8(path);
+                    throw new InvalidDataException($"{path}: not valid UTF-8 at line {badLine} (byte offset {offset}); convert it to UTF-8 first");
+                }
                 if (line is null) break;
                 lineNo++;
                 if (jsonlField is not null)
                 {
                     if (string.IsNullOrWhiteSpace(line)) continue;
-                    line = JsonlText(line, jsonlField, path, lineNo);
+                    line = TokenizerFiles.JsonlField(line, jsonlField, path, lineNo);
                     if (line is null) continue;
                 }
                 block.Add(line);
@@ -249,18 +253,32 @@ public sealed class BpeTrainer(BpeTrainerOptions options)
         return total;
     }
 
-    private static string? JsonlText(string line, string field, string path, long lineNo)
+    // Line (1-based) and byte offset of the first byte that does not start a well-formed UTF-8 character.
+    internal static (long Line, long Offset) FirstInvalidUtf8(string path)
     {
-        try
+        using var stream = TiktokenFile.OpenMaybeGzip(path);
+        var buf = new byte[1 << 16];
+        int have = 0;
+        long line = 1, offset = 0;
+        while (true)
         {
-            using var doc = JsonDocument.Parse(line);
-            if (doc.RootElement.ValueKind != JsonValueKind.Object || !doc.RootElement.TryGetProperty(field, out var v))
-                throw new InvalidDataException($"{path}:{lineNo}: expected a JSON object with a \"{field}\" field");
-            if (v.ValueKind == JsonValueKind.Null) return null;
-            if (v.ValueKind != JsonValueKind.String) throw new InvalidDataException($"{path}:{lineNo}: field \"{field}\" must be a string");
-            return v.GetString();
+            int read = stream.Read(buf, have, buf.Length - have);
+            bool end = read == 0;
+            have += read;
+            int i = 0;
+            while (i < have)
+            {
+                var status = System.Text.Rune.DecodeFromUtf8(buf.AsSpan(i, have - i), out _, out int used);
+                if (status == System.Buffers.OperationStatus.NeedMoreData && !end) break;
+                if (status != System.Buffers.OperationStatus.Done) return (line, offset + i);
+                if (buf[i] == (byte)'\n') line++;
+                i += used;
+            }
+            if (end) return (line, offset + i);
+            Array.Copy(buf, i, buf, 0, have - i);
+            offset += i;
+            have -= i;
         }
-        catch (JsonException e) { throw new InvalidDataException($"{path}:{lineNo}: not valid JSON: {e.Message}", e); }
     }
 
     // Lines that keep their terminating '\n' (and a preceding '\r'), as Rust's read_line does.

@@ -33,6 +33,10 @@ public sealed class GoldenModelTests
     [InlineData("gpt2")]
     [InlineData("llama")]
     [InlineData("llama_mqa_tied")]
+    [InlineData("gpt2_options")]
+    [InlineData("llama_options")]
+    [InlineData("llama_alibi")]
+    [InlineData("mixtral")]
     public void LogitsLossAndEveryGradientMatchPyTorch(string name)
     {
         var (m, exp, tokens, B, T) = Load(name);
@@ -72,6 +76,9 @@ public sealed class GoldenModelTests
     [Theory]
     [InlineData("gpt2")]
     [InlineData("llama")]
+    [InlineData("gpt2_options")]
+    [InlineData("llama_alibi")]
+    [InlineData("mixtral")]
     public unsafe void TenAdamWStepsMatchPyTorch(string name)
     {
         var (m, exp, tokens, B, T) = Load(name);

@@ -142,4 +142,27 @@ public sealed unsafe class DeterminismTests
             return [loss, .. x.Grad!.ToArray(), .. w.Grad!.ToArray()];
         });
     }
+    [Theory]
+    [InlineData(false, false)]
+    [InlineData(false, true)]
+    [InlineData(true, false)]
+    [InlineData(true, true)]
+    public void GemmAcrossColumnBlocksEqualsTheFmaChain(bool ta, bool tb)
+    {
+        // N spans two 4096-column blocks with a ragged edge, K two KC slices (row blocks are swept by GemmTests); every
+        // thread count and the accumulate form must equal the per-element FMA chain bit for bit.
+        const int M = 43, N = 4096 + 45, K = 300;
+        var A = Randn(M * K, 30, 0.5f); var B = Randn(K * N, 31, 0.5f); var c0 = Randn(M * N, 32);
+        var chain = (float[])c0.Clone();
+        Gemm.FmaChain(ta, tb, M, N, K, A, ta ? M : K, B, tb ? K : N, chain, N, true);
+        SameBits($"gemm ta={ta} tb={tb}", () =>
+        {
+            var c = (float[])c0.Clone();
+            Gemm.Run(ta, tb, M, N, K, A, B, c, accumulate: true);
+            for (int i = 0; i < c.Length; i++)
+                if (BitConverter.SingleToInt32Bits(c[i]) != BitConverter.SingleToInt32Bits(chain[i]))
+                    Assert.Fail($"gemm ta={ta} tb={tb} threads={WorkerPool.Threads}: C[{i / N},{i % N}] = {c[i]:R}, FMA chain {chain[i]:R}");
+            return c;
+        });
+    }
 }

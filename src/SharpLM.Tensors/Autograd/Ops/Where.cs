@@ -92,8 +92,11 @@ public static unsafe partial class Ops
         {
             var f = new WhereBwd
             {
-                M = (int*)Mask.RawPointer, IntMask = Mask.DType == DType.I32, Dy = Dy,
-                DA = A.RequiresGrad ? G(A) : null, DB = B is { RequiresGrad: true } ? G(B) : null,
+                M = (int*)Mask.RawPointer,
+                IntMask = Mask.DType == DType.I32,
+                Dy = Dy,
+                DA = A.RequiresGrad ? G(A) : null,
+                DB = B is { RequiresGrad: true } ? G(B) : null,
             };
             Pointwise.Run(Output.Length, ref f);
         }

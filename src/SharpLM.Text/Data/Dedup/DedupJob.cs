@@ -1,9 +1,10 @@
 // The whole deduplication of one JSONL file, as `sharplm data dedup` runs it: exact and URL dedup stream
-// (pass 1, which also counts lines for boilerplate removal), then boilerplate lines are stripped and MinHash
-// signatures computed in parallel batches (pass 2), then LSH clusters are formed and the file is streamed a
-// last time to split kept documents from near-duplicates (pass 3). Between passes the surviving documents
-// sit in temporary JSONL files under <out>/.work, so memory holds only the dedup indexes (documented in
-// ExactDedup, UrlDedup, LineDedup, MinHashLsh), never the corpus.
+// (pass 1, which also counts lines for boilerplate removal), then boilerplate lines are stripped (pass 2),
+// then MinHash signatures are computed in parallel batches and clustered (pass 3, MinHashDedup.Prepare),
+// and the file is streamed a last time to split kept documents from near-duplicates (pass 4). Between
+// passes the surviving documents sit in temporary JSONL files under <out>/.work, so memory holds only the
+// dedup indexes (documented in ExactDedup, UrlDedup, LineDedup, MinHashLsh), never the corpus. JSON is
+// parsed and written in ordered parallel batches; the dedup decisions are taken in input order.
 // Outputs: <out>/docs.jsonl (kept), <out>/removed/<step>.jsonl (each removed document with metadata
 // dedup_reason, duplicate_of, and for MinHash cluster + similarity), <out>/clusters.jsonl (one line per
 // near-duplicate cluster: kept id, removed ids), <out>/stats.json (documents and bytes in and out per
@@ -83,25 +84,40 @@ public static class DedupJob
             var c2 = new StepCounter(url?.Name ?? "");
             var sw = Stopwatch.StartNew();
             var sw2 = new Stopwatch();
+            int threads = o.Threads > 0 ? o.Threads : Environment.ProcessorCount;
+            var par = new ParallelOptions { MaxDegreeOfParallelism = threads };
             using (var outSink = new JsonlSink(stage1))
             {
-                foreach (var doc in DocumentJsonl.Read(input, o.SkipBadLines, m => { bad++; log?.Invoke(m); }))
+                var survivors = new List<Document>(o.BatchSize);
+                foreach (var batch in DocumentJsonl.ReadBatches(input, o.BatchSize, threads, o.SkipBadLines, m => { bad++; log?.Invoke(m); }))
                 {
-                    long bytes = Encoding.UTF8.GetByteCount(doc.Text);
-                    if (exact is not null)
+                    survivors.Clear();
+                    foreach (var doc in batch)
                     {
-                        c1.In(bytes);
-                        if (!Decide(exact, doc, rmExact!)) continue;
-                        c1.Out(bytes);
+                        long bytes = Utf8Bytes(doc.Text);
+                        if (exact is not null)
+                        {
+                            c1.In(bytes);
+                            if (!Decide(exact, doc, rmExact!)) continue;
+                            c1.Out(bytes);
+                        }
+                        if (url is not null)
+                        {
+                            c2.In(bytes);
+                            if (!Decide(url, doc, rmUrl!)) continue;
+                            c2.Out(bytes);
+                        }
+                        survivors.Add(doc);
                     }
-                    if (url is not null)
+                    if (lines is not null)
                     {
-                        c2.In(bytes);
-                        if (!Decide(url, doc, rmUrl!)) continue;
-                        c2.Out(bytes);
+                        sw2.Start();
+                        var hashes = new ulong[survivors.Count][];
+                        Parallel.For(0, survivors.Count, par, i => hashes[i] = lines.DistinctUnitHashes(survivors[i].Text));
+                        foreach (var h in hashes) lines.ObserveHashes(h);
+                        sw2.Stop();
                     }
-                    if (lines is not null) { sw2.Start(); lines.Observe(doc); sw2.Stop(); }
-                    outSink.Write(doc);
+                    outSink.WriteBatch(survivors, threads);
                 }
                 outSink.Complete();
             }
@@ -115,78 +131,73 @@ public static class DedupJob
             string stage2 = o.MinHash ? Path.Combine(work, "stage2.jsonl") : Path.Combine(outDir, "docs.jsonl");
             var rmLines = lines is null ? null : Track(sinks, new JsonlSink(Path.Combine(removedDir, lines.Name + ".jsonl")));
             var c3 = new StepCounter(lines?.Name ?? "");
-            var index = o.MinHash ? new MinHashIndex(o.MinHashOptions) : null;
-            var batch = new List<string>(o.BatchSize);
             sw.Restart();
-            double sigSeconds = 0;
+            double sigSeconds = 0, lineSeconds = 0;
             using (var outSink = new JsonlSink(stage2))
             {
-                foreach (var doc in DocumentJsonl.Read(stage1))
+                var kept = new List<Document>(o.BatchSize);
+                foreach (var docs in DocumentJsonl.ReadBatches(stage1, o.BatchSize, threads))
                 {
+                    kept.Clear();
                     if (lines is not null)
                     {
-                        long bytes = Encoding.UTF8.GetByteCount(doc.Text);
-                        c3.In(bytes);
-                        if (!Decide(lines, doc, rmLines!)) continue;
-                        c3.Out(Encoding.UTF8.GetByteCount(doc.Text));
+                        long t0 = Stopwatch.GetTimestamp();
+                        var before = new long[docs.Count];
+                        var verdicts = new FilterVerdict[docs.Count];
+                        Parallel.For(0, docs.Count, par, i => { before[i] = Utf8Bytes(docs[i].Text); verdicts[i] = lines.Apply(docs[i]); });
+                        for (int i = 0; i < docs.Count; i++)
+                        {
+                            c3.In(before[i]);
+                            if (!verdicts[i].Keep)
+                            {
+                                docs[i].Metadata["dedup_reason"] = verdicts[i].Reason;
+                                rmLines!.Write(docs[i]);
+                                continue;
+                            }
+                            c3.Out(Utf8Bytes(docs[i].Text));
+                            kept.Add(docs[i]);
+                        }
+                        lineSeconds += Stopwatch.GetElapsedTime(t0).TotalSeconds;
                     }
-                    outSink.Write(doc);
-                    if (index is not null)
-                    {
-                        batch.Add(doc.Text);
-                        if (batch.Count == o.BatchSize) sigSeconds += Flush(index, batch, o.Threads);
-                    }
+                    else kept.AddRange(docs);
+                    outSink.WriteBatch(kept, threads);
                 }
-                if (index is not null && batch.Count > 0) sigSeconds += Flush(index, batch, o.Threads);
                 outSink.Complete();
             }
             File.Delete(stage1);
-            if (lines is not null) steps.Add(c3.Stats(sw.Elapsed.TotalSeconds - sigSeconds + sw2.Elapsed.TotalSeconds));
-            if (index is null) return Finish();
+            if (lines is not null) steps.Add(c3.Stats(lineSeconds + sw2.Elapsed.TotalSeconds));
+            if (!o.MinHash) return Finish();
 
-            // Pass 3: cluster, then split kept documents from near-duplicates.
+            // Pass 3: signatures and clusters over stage 2; pass 4: split kept documents from near-duplicates.
             sw.Restart();
-            var cl = index.Cluster();
-            double clusterSeconds = sw.Elapsed.TotalSeconds;
-            int n = index.Count;
-            var hasMembers = new bool[n];
-            for (int d = 0; d < n; d++) if (cl.Representative[d] != d) hasMembers[cl.Representative[d]] = true;
-            var repIds = new Dictionary<int, string>();
-            var members = new Dictionary<int, List<string>>();
-            var rmMin = Track(sinks, new JsonlSink(Path.Combine(removedDir, "minhash_dedup.jsonl")));
-            var c4 = new StepCounter("minhash_dedup");
+            var mh = MinHashDedup.Prepare(DocumentJsonl.ReadBatches(stage2, o.BatchSize, threads), o.MinHashOptions, o.Threads);
+            sigSeconds = sw.Elapsed.TotalSeconds;
+            var cl = mh.Clusters;
+            var rmMin = Track(sinks, new JsonlSink(Path.Combine(removedDir, mh.Name + ".jsonl")));
+            var c4 = new StepCounter(mh.Name);
             sw.Restart();
             using (var outSink = new JsonlSink(Path.Combine(outDir, "docs.jsonl")))
             {
-                int d = 0;
-                foreach (var doc in DocumentJsonl.Read(stage2))
+                var kept = new List<Document>(o.BatchSize);
+                foreach (var docs in DocumentJsonl.ReadBatches(stage2, o.BatchSize, threads))
                 {
-                    long bytes = Encoding.UTF8.GetByteCount(doc.Text);
-                    c4.In(bytes);
-                    int rep = cl.Representative[d];
-                    if (rep == d)
+                    kept.Clear();
+                    foreach (var doc in docs)
                     {
-                        if (hasMembers[d]) { repIds[d] = doc.Id; members[d] = []; }
-                        outSink.Write(doc);
+                        long bytes = Utf8Bytes(doc.Text);
+                        c4.In(bytes);
+                        if (!Decide(mh, doc, rmMin)) continue;
+                        kept.Add(doc);
                         c4.Out(bytes);
                     }
-                    else
-                    {
-                        doc.Metadata["dedup_reason"] = "near_duplicate";
-                        doc.Metadata["duplicate_of"] = repIds[rep];
-                        doc.Metadata["cluster"] = repIds[rep];
-                        doc.Metadata["similarity"] = Math.Round(cl.Similarity[d], 4);
-                        rmMin.Write(doc);
-                        members[rep].Add(doc.Id);
-                    }
-                    d++;
+                    outSink.WriteBatch(kept, threads);
                 }
-                if (d != n) throw new InvalidDataException($"{stage2}: expected {n} documents in the intermediate file, read {d}");
+                if (mh.Seen != mh.Count) throw new InvalidDataException($"{stage2}: expected {mh.Count} documents in the intermediate file, read {mh.Seen}");
                 outSink.Complete();
             }
             File.Delete(stage2);
-            steps.Add(c4.Stats(sigSeconds + clusterSeconds + sw.Elapsed.TotalSeconds));
-            clusters = WriteClusters(Path.Combine(outDir, "clusters.jsonl"), repIds, members);
+            steps.Add(c4.Stats(sigSeconds + sw.Elapsed.TotalSeconds));
+            clusters = WriteClusters(Path.Combine(outDir, "clusters.jsonl"), mh.ClusterMembers());
             log?.Invoke($"minhash: {cl.CandidatePairs} candidate pairs, {cl.RejectedPairs} rejected by the threshold, {clusters} clusters");
             return Finish();
         }
@@ -217,38 +228,32 @@ public static class DedupJob
         return false;
     }
 
-    private static double Flush(MinHashIndex index, List<string> batch, int threads)
-    {
-        long t0 = Stopwatch.GetTimestamp();
-        index.AddBatch(batch, threads);
-        batch.Clear();
-        return Stopwatch.GetElapsedTime(t0).TotalSeconds;
-    }
+    private static long Utf8Bytes(string s) => Encoding.UTF8.GetByteCount(s);
 
     private static string StepSummary(List<DedupStepStats> steps) =>
         string.Join(", ", steps.Select(s => $"{s.Step} {s.DocsIn}→{s.DocsOut}"));
 
-    private static int WriteClusters(string path, Dictionary<int, string> repIds, Dictionary<int, List<string>> members)
+    private static int WriteClusters(string path, IEnumerable<(string Kept, IReadOnlyList<string> Removed)> clusters)
     {
         using var sink = new JsonlSink(path);
         using var ms = new MemoryStream();
-        foreach (var rep in repIds.Keys.Order())
+        foreach (var (kept, removed) in clusters)
         {
             ms.SetLength(0);
             using (var w = DocumentJsonl.CreateWriter(ms))
             {
                 w.WriteStartObject();
-                w.WriteString("kept", repIds[rep]);
-                w.WriteNumber("size", members[rep].Count + 1);
+                w.WriteString("kept", kept);
+                w.WriteNumber("size", removed.Count + 1);
                 w.WriteStartArray("removed");
-                foreach (var id in members[rep]) w.WriteStringValue(id);
+                foreach (var id in removed) w.WriteStringValue(id);
                 w.WriteEndArray();
                 w.WriteEndObject();
             }
             sink.WriteRaw(ms.ToArray());
         }
         sink.Complete();
-        return repIds.Count;
+        return (int)sink.Count;
     }
 
     private static void WriteStats(string path, string input, DedupReport r, DedupJobOptions o)

@@ -12,7 +12,6 @@
 // the over-count exceeds e·U/width with probability ≤ e^-Depth. Default 4 × 2^23 counters = 64 MiB, which
 // keeps wrong removals negligible up to ~10⁷ pairs; size WidthLog2 up for larger corpora.
 // Not here: within-document repetition (the Gopher repetition rule), near-duplicate documents (MinHash).
-using System.Buffers;
 using System.Text;
 
 namespace SharpLM.Text.Data.Dedup;
@@ -31,7 +30,6 @@ public sealed class LineDedup : IDocumentFilter
 {
     private readonly ushort[] _counts;
     private readonly int _mask;
-    private readonly HashSet<ulong> _docLines = [];
     private readonly Lock _lock = new();
     private long _observed;
 
@@ -63,16 +61,27 @@ public sealed class LineDedup : IDocumentFilter
     }
 
     /// <summary>Pass 1: counts each distinct line of <paramref name="text"/> once. Thread-safe.</summary>
-    public void Observe(string text)
+    public void Observe(string text) => ObserveHashes(DistinctUnitHashes(text));
+
+    /// <summary>The distinct non-blank unit hashes of <paramref name="text"/> (the parallel half of pass 1; no shared state).</summary>
+    public ulong[] DistinctUnitHashes(string text)
+    {
+        var units = Units(text);
+        var set = new HashSet<ulong>(units.Count);
+        foreach (var (start, length) in units)
+        {
+            ulong h = UnitHash(text.AsSpan(start, length));
+            if (h != 0) set.Add(h);
+        }
+        return [.. set];
+    }
+
+    /// <summary>Counts one document's distinct unit hashes (the sequential half of pass 1). Thread-safe.</summary>
+    public void ObserveHashes(ReadOnlySpan<ulong> distinct)
     {
         lock (_lock)
         {
-            _docLines.Clear();
-            foreach (var (start, length) in Units(text))
-            {
-                ulong h = UnitHash(text.AsSpan(start, length));
-                if (h != 0 && _docLines.Add(h)) Increment(h);
-            }
+            foreach (ulong h in distinct) Increment(h);
             _observed++;
         }
     }
@@ -159,15 +168,27 @@ public sealed class LineDedup : IDocumentFilter
         return list;
     }
 
-    // 64-bit hash of the whitespace-collapsed unit; 0 for blank units (and remapped away from 0 otherwise).
+    // 64-bit hash of the whitespace-collapsed unit, in one pass without a buffer: FNV-1a over the code
+    // units with each whitespace run read as one space (none at the ends), then the fmix64 avalanche.
+    // 0 for blank units; never 0 otherwise.
     private static ulong UnitHash(ReadOnlySpan<char> unit)
     {
-        char[]? rented = null;
-        Span<char> buf = unit.Length <= 512 ? stackalloc char[unit.Length] : (rented = ArrayPool<char>.Shared.Rent(unit.Length));
-        int n = TextHash.CollapseWhitespace(unit, buf);
-        ulong h = n == 0 ? 0 : TextHash.Hash64(buf[..n]) | 1;
-        if (rented != null) ArrayPool<char>.Shared.Return(rented);
-        return h;
+        const ulong prime = 0x100000001B3UL;
+        ulong h = 0xCBF29CE484222325UL;
+        int n = 0;
+        bool pending = false;
+        foreach (char c in unit)
+        {
+            if (c <= ' ' ? c is ' ' or '\t' or '\n' or '\r' or '\f' or '\v' : c >= '\u0085' && char.IsWhiteSpace(c))
+            {
+                pending = n > 0;
+                continue;
+            }
+            if (pending) { h = (h ^ ' ') * prime; pending = false; n++; }
+            h = (h ^ c) * prime;
+            n++;
+        }
+        return n == 0 ? 0 : MinHasher.Fmix64(h ^ (ulong)n) | 1;
     }
 
     private void Increment(ulong h)

@@ -10,8 +10,6 @@
 // scalar where AVX-512 is missing). Texts shorter than ShingleWords words give one shingle of all their
 // words; texts without words give no shingles and an all-ones signature (never paired by LSH).
 // Not here: banding and clustering (MinHashLsh.cs).
-using System.Buffers;
-using System.IO.Hashing;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
@@ -83,33 +81,39 @@ public sealed class MinHasher
         return z ^ (z >> 31);
     }
 
-    /// <summary>The 64-bit hash of each normalised word of <paramref name="text"/>, appended to <paramref name="words"/>.</summary>
+    /// <summary>The 64-bit hash of each normalised word of <paramref name="text"/>, appended to <paramref name="words"/>:
+    /// FNV-1a over the lower-cased UTF-16 code units, finished with the MurmurHash3 fmix64 avalanche and the length.</summary>
     public static void WordHashes(ReadOnlySpan<char> text, List<ulong> words)
     {
-        Span<char> small = stackalloc char[128];
-        int i = 0;
-        while (i < text.Length)
+        ulong h = FnvOffset;
+        int len = 0;
+        foreach (char c in text)
         {
-            while (i < text.Length && !IsWordChar(text[i])) i++;
-            int start = i;
-            while (i < text.Length && IsWordChar(text[i])) i++;
-            int len = i - start;
-            if (len == 0) break;
-            char[]? rented = null;
-            Span<char> buf = len <= small.Length ? small : (rented = ArrayPool<char>.Shared.Rent(len));
-            var w = text.Slice(start, len);
-            for (int k = 0; k < len; k++)
+            char f;
+            if (c < 128)
             {
-                char c = w[k];
-                buf[k] = c < 128 ? (char)(c is >= 'A' and <= 'Z' ? c | 0x20 : c) : char.ToLowerInvariant(c);
+                f = (char)AsciiFold[c];
+                if (f == 0) { if (len > 0) { words.Add(Fmix64(h ^ (ulong)len)); h = FnvOffset; len = 0; } continue; }
             }
-            words.Add(XxHash3.HashToUInt64(MemoryMarshal.AsBytes(buf[..len])));
-            if (rented != null) ArrayPool<char>.Shared.Return(rented);
+            else if (char.IsLetterOrDigit(c)) f = char.ToLowerInvariant(c);
+            else { if (len > 0) { words.Add(Fmix64(h ^ (ulong)len)); h = FnvOffset; len = 0; } continue; }
+            h = (h ^ f) * FnvPrime;
+            len++;
         }
+        if (len > 0) words.Add(Fmix64(h ^ (ulong)len));
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static bool IsWordChar(char c) => c < 128 ? char.IsAsciiLetterOrDigit(c) : char.IsLetterOrDigit(c);
+    private const ulong FnvOffset = 0xCBF29CE484222325UL, FnvPrime = 0x100000001B3UL;
+
+    // ASCII letters and digits → their lower-case form; everything else → 0 (a word separator).
+    private static readonly byte[] AsciiFold = MakeAsciiFold();
+
+    private static byte[] MakeAsciiFold()
+    {
+        var t = new byte[128];
+        for (int c = 0; c < 128; c++) t[c] = char.IsAsciiLetterOrDigit((char)c) ? (byte)char.ToLowerInvariant((char)c) : (byte)0;
+        return t;
+    }
 
     /// <summary>Shingle hashes of a word-hash sequence: one per window of <paramref name="k"/> words
     /// (one for the whole sequence if shorter, none if empty). Returns the count written to <paramref name="dst"/>.</summary>

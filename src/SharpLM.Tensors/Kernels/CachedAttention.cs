@@ -1,0 +1,50 @@
+// Causal attention against a key/value cache, for generation. Each of R query rows belongs to a sequence
+// s_r and sits at position p_r; it attends to keys 0..p_r of its own sequence's cache (which the caller has
+// already filled up to p_r, the row's own key included). One code path serves a whole prompt (R = prompt
+// length, positions 0..T−1) and a decode step (R = batch, one row per sequence), and a row's arithmetic is
+// the same in both: scores = scale·q·k_t, softmax with the running max subtracted, out = Σ p_t·v_t — so a
+// cached decode gives the same bits as recomputing the prefix. Grouped-query heads: query head h reads
+// KV head h / (NH/NKV).
+//   cache layout per layer: (S, NKV, Tmax, HS); q and out: (R, NH, HS).
+// Parallel over (row, head); the scores of one task live in per-thread scratch. Not here: paged caches,
+// sliding windows, ALiBi, or the training kernel (Attention.cs, FlashAttention-2 tiles).
+using SharpLM.Tensors.Threading;
+
+namespace SharpLM.Tensors.Kernels;
+
+/// <summary>Attention of query rows over a per-sequence KV cache.</summary>
+public static unsafe class CachedAttention
+{
+    /// <summary>out[r, h] = softmax_t≤p_r(scale·q[r,h]·K[s_r, h/G, t])·V[s_r, h/G, t], scale = 1/√HS.</summary>
+    public static void Forward(float* output, float* q, int R, int* seq, int* pos, float* kCache, float* vCache, int NH, int NKV, int HS, int Tmax)
+    {
+        if (NKV <= 0 || NH % NKV != 0) throw new ArgumentException($"attention: n_kv_heads {NKV} must divide n_heads {NH}");
+        var body = new Body { Out = output, Q = q, Seq = seq, Pos = pos, K = kCache, V = vCache, NH = NH, NKV = NKV, HS = HS, Tmax = Tmax };
+        WorkerPool.For(R * NH, Math.Max(1, NH / 2), ref body);
+    }
+
+    private struct Body : IParallelBody
+    {
+        public float* Out, Q, K, V; public int* Seq, Pos; public int NH, NKV, HS, Tmax;
+
+        public readonly void Execute(int start, int end)
+        {
+            float scale = 1f / MathF.Sqrt(HS);
+            float* sc = Scratch.Floats(3, Tmax);
+            for (int task = start; task < end; task++)
+            {
+                int r = task / NH, h = task % NH, kvh = h / (NH / NKV);
+                int p = Pos[r], n = p + 1;
+                float* qr = Q + ((long)r * NH + h) * HS, o = Out + ((long)r * NH + h) * HS;
+                long head = ((long)Seq[r] * NKV + kvh) * Tmax * HS;
+                float* kh = K + head, vh = V + head;
+                for (int t = 0; t < n; t++) sc[t] = Simd.Dot(qr, kh + (long)t * HS, HS) * scale;
+                float m = Simd.Max(sc, n);
+                float sum = Simd.ExpSub(sc, m, sc, n);
+                new Span<float>(o, HS).Clear();
+                for (int t = 0; t < n; t++) Simd.Axpy(sc[t], vh + (long)t * HS, o, HS);
+                Simd.Scale(1f / sum, o, HS);
+            }
+        }
+    }
+}

@@ -1,0 +1,395 @@
+// Plain-English renderings of the synthetic world: stories, encyclopedia entries, dialogues and
+// arithmetic lessons. Each fact has several phrasings and the filler sentences vary, so the corpus
+// reads like simple prose rather than one template. The phrasings here are disjoint from the ones in
+// QuestionSet (checked by a test), so the questions test recall of a fact, not of a sentence.
+namespace SharpLM.Text.Data.Synthetic;
+
+/// <summary>The main content of one page: a title and paragraphs of plain text.</summary>
+public sealed record Article(string Kind, string Title, IReadOnlyList<string> Paragraphs)
+{
+    /// <summary>The text an ideal extractor returns: title and paragraphs separated by blank lines.</summary>
+    public string Text => Title + "\n\n" + string.Join("\n\n", Paragraphs);
+}
+
+/// <summary>Writes English articles about a <see cref="World"/>.</summary>
+public sealed class EnglishWriter(World world)
+{
+    /// <summary>The kinds of English article, in the order <see cref="Write"/> draws them.</summary>
+    public static readonly string[] Kinds = ["story", "person", "place", "country", "dialogue", "arithmetic"];
+
+    private static readonly double[] KindWeights = [0.30, 0.18, 0.10, 0.05, 0.22, 0.15];
+
+    /// <summary>One article of a random kind.</summary>
+    public Article Write(ref SynthRng rng)
+    {
+        double u = rng.NextDouble();
+        int k = 0;
+        for (double acc = KindWeights[0]; k < Kinds.Length - 1 && u >= acc; acc += KindWeights[++k]) { }
+        return Kinds[k] switch
+        {
+            "story" => Story(ref rng),
+            "person" => PersonEntry(ref rng),
+            "place" => PlaceEntry(ref rng),
+            "country" => CountryEntry(ref rng),
+            "dialogue" => Dialogue(ref rng),
+            _ => ArithmeticLesson(ref rng),
+        };
+    }
+
+    // ---- fact sentences -------------------------------------------------------------------------
+
+    private string CountryOf(Person p) => world.TownNamed(p.Town).Country;
+
+    private Person Other(Person p, ref SynthRng rng)
+    {
+        var q = rng.Pick(world.People);
+        return q != p ? q : world.People[(world.People.IndexOf(p) + 1) % world.People.Count];
+    }
+
+    private string Name(Person p, ref SynthRng rng) => rng.Chance(0.3) ? p.FullName : p.First;
+
+    internal string Residence(Person p, ref SynthRng rng)
+    {
+        string n = Name(p, ref rng);
+        return rng.Next(6) switch
+        {
+            0 => $"{n} lives in {p.Town}.",
+            1 => $"{n} lives in {p.Town}, a town in {CountryOf(p)}.",
+            2 => $"{n} has a small house in {p.Town}.",
+            3 => $"{n} was born in {p.Town} and has lived there ever since.",
+            4 => $"The home of {n} is in {p.Town}.",
+            _ => $"{n} and {p.His} family live in {p.Town}.",
+        };
+    }
+
+    internal string Trade(Person p, ref SynthRng rng)
+    {
+        string n = Name(p, ref rng);
+        return rng.Next(5) switch
+        {
+            0 => $"{n} is {Lexicon.A(p.Job)} {p.Job}.",
+            1 => $"{n} works as {Lexicon.A(p.Job)} {p.Job}.",
+            2 => $"By day, {n} works as {Lexicon.A(p.Job)} {p.Job} in {p.Town}.",
+            3 => $"Everyone in {p.Town} knows {n}, the {p.Job}.",
+            _ => $"{n} has been {Lexicon.A(p.Job)} {p.Job} for many years.",
+        };
+    }
+
+    internal string Colour(Person p, ref SynthRng rng)
+    {
+        string n = Name(p, ref rng);
+        return rng.Next(5) switch
+        {
+            0 => $"{n}'s favourite colour is {p.Colour}.",
+            1 => $"{n} loves the colour {p.Colour}.",
+            2 => $"{n} likes {p.Colour} more than any other colour.",
+            3 => $"Of all the colours, {n} likes {p.Colour} best.",
+            _ => $"{n} often wears something {p.Colour}, because {p.Colour} is {p.His} favourite colour.",
+        };
+    }
+
+    internal string PetSentence(Person p, ref SynthRng rng)
+    {
+        var pet = world.PetNamed(p.PetName);
+        string n = Name(p, ref rng);
+        return rng.Next(5) switch
+        {
+            0 => $"{n} has {Lexicon.A(pet.Colour)} {pet.Colour} {pet.Species} called {pet.Name}.",
+            1 => $"{n} has a pet {pet.Species} named {pet.Name}.",
+            2 => $"{pet.Name} is {n}'s {pet.Species}.",
+            3 => $"{pet.Name}, the {pet.Colour} {pet.Species}, lives with {n}.",
+            _ => $"{n} takes good care of {pet.Name}, {p.His} {pet.Colour} {pet.Species}.",
+        };
+    }
+
+    internal string CountSentence(Person p, ref SynthRng rng)
+    {
+        string n = Name(p, ref rng);
+        string c = Lexicon.Number(p.Count);
+        return rng.Next(4) switch
+        {
+            0 => $"{n} has {c} {p.CountedThing}.",
+            1 => $"{n} owns {c} {p.CountedThing}.",
+            2 => $"In {p.His} house, {n} keeps {c} {p.CountedThing}.",
+            _ => $"{n} counted {p.His} {p.CountedThing} this morning, and there were {c}.",
+        };
+    }
+
+    internal static string Capital(Country c, ref SynthRng rng) => rng.Next(4) switch
+    {
+        0 => $"{c.Capital} is the capital of {c.Name}.",
+        1 => $"The capital of {c.Name} is {c.Capital}.",
+        2 => $"{c.Capital}, the capital city of {c.Name}, is the largest town there.",
+        _ => $"The king of {c.Name} lives in {c.Capital}, the capital.",
+    };
+
+    internal static string TownIn(Town t, ref SynthRng rng) => rng.Next(4) switch
+    {
+        0 => $"{t.Name} is a town in {t.Country}.",
+        1 => $"{t.Name} lies in {t.Country}.",
+        2 => $"The town {t.Name} is in {t.Country}.",
+        _ => $"{t.Name} is in the country of {t.Country}, and it has {t.Landmark}.",
+    };
+
+    private string AnyFact(Person p, ref SynthRng rng) => rng.Next(5) switch
+    {
+        0 => Residence(p, ref rng),
+        1 => Trade(p, ref rng),
+        2 => Colour(p, ref rng),
+        3 => PetSentence(p, ref rng),
+        _ => CountSentence(p, ref rng),
+    };
+
+    // ---- filler ---------------------------------------------------------------------------------
+
+    private static readonly string[] Weather =
+        ["It was a bright and sunny morning.", "The sky was grey and it was raining softly.", "A cold wind blew through the streets.",
+         "The air was warm and the birds were singing.", "Snow had fallen in the night, and everything was white.",
+         "It was a calm evening, and the sun was going down."];
+    private static readonly string[] Foods = ["bread", "apples", "cheese", "soup", "honey", "pears", "eggs", "fish", "carrots", "plums"];
+    private static readonly string[] Countables = ["apples", "pears", "eggs", "carrots", "plums", "biscuits", "cherries", "buttons", "shells", "marbles"];
+    private static readonly string[] Feelings = ["happy", "tired", "excited", "hungry", "calm", "curious", "proud", "sleepy"];
+
+    private string Event(Person p, Person q, ref SynthRng rng)
+    {
+        var town = world.TownNamed(p.Town);
+        string food = rng.Pick(Foods);
+        return rng.Next(14) switch
+        {
+            0 => $"{p.First} walked to the market to buy some {food}.",
+            1 => $"On the way, {p.First} met {q.First} near {town.Landmark}.",
+            2 => $"{p.First} and {q.First} talked about the weather and laughed.",
+            3 => $"In the evening, {p.First} cooked {food} for {p.His} friends.",
+            4 => $"{Lexicon.Cap(p.He)} felt {rng.Pick(Feelings)} and sat down to rest.",
+            5 => $"{q.First} asked {p.First} for help, and {p.He} said yes at once.",
+            6 => $"They shared some {food} and told old stories until it was late.",
+            7 => $"{p.First} wrote a long letter to {q.First}.",
+            8 => $"After lunch, {p.First} went for a walk with {p.PetName}.",
+            9 => $"{q.First} came to visit, and {p.First} made a pot of tea.",
+            10 => $"The two friends sat by {town.Landmark} and watched the people go by.",
+            11 => $"{p.First} and {q.First} worked together in the garden until the sun went down.",
+            12 => $"{p.First} found an old map in a box and showed it to {q.First}.",
+            _ => $"{p.First} smiled, because it had been a good day.",
+        };
+    }
+
+    // ---- article kinds --------------------------------------------------------------------------
+
+    internal Article Story(ref SynthRng rng)
+    {
+        var p = rng.Pick(world.People);
+        var q = Other(p, ref rng);
+        var town = world.TownNamed(p.Town);
+        var paras = new List<string>();
+        string open = rng.Next(4) switch
+        {
+            0 => $"Once upon a time, in a town called {p.Town}, there was {Lexicon.A(p.Job)} {p.Job} named {p.First}.",
+            1 => $"This is a story about {p.FullName}. {Trade(p, ref rng)}",
+            2 => $"{rng.Pick(Weather)} {p.First} opened the door and looked out at {p.Town}.",
+            _ => $"Not long ago, {p.FullName} lived a quiet life in {p.Town}, near {town.Landmark}.",
+        };
+        paras.Add(open + " " + Residence(p, ref rng) + " " + Colour(p, ref rng));
+        int n = rng.Range(4, 8);
+        for (int i = 0; i < n; i++)
+        {
+            var sb = new List<string>();
+            if (rng.Chance(0.4)) sb.Add(rng.Pick(Weather));
+            int m = rng.Range(4, 7);
+            for (int j = 0; j < m; j++)
+            {
+                bool first = rng.Chance(0.6);
+                var (who, other) = first ? (p, q) : (q, p);
+                sb.Add(rng.Chance(0.35) ? AnyFact(who, ref rng) : Event(who, other, ref rng));
+            }
+            paras.Add(string.Join(" ", sb));
+        }
+        paras.Add(rng.Next(3) switch
+        {
+            0 => $"And so {p.First} went to bed, with {p.PetName} asleep at the end of the bed.",
+            1 => $"The next day, {p.First} and {q.First} met again, as good friends do.",
+            _ => $"That was the day {p.First} would remember for a long time.",
+        });
+        string title = rng.Next(3) switch
+        {
+            0 => $"{p.First} and {q.First}",
+            1 => $"A day in {p.Town}",
+            _ => $"The story of {p.First} and {p.PetName}",
+        };
+        return new Article("story", title, paras);
+    }
+
+    internal Article PersonEntry(ref SynthRng rng)
+    {
+        var p = rng.Pick(world.People);
+        var country = CountryOf(p);
+        var pet = world.PetNamed(p.PetName);
+        var paras = new List<string>
+        {
+            $"{p.FullName} is {Lexicon.A(p.Job)} {p.Job} from {p.Town}, a town in {country}. " + Residence(p, ref rng) + " " + Trade(p, ref rng),
+            "Personal life. " + Colour(p, ref rng) + " " + PetSentence(p, ref rng) + $" {pet.Name} is {Lexicon.A(pet.Colour)} {pet.Colour} {pet.Species}. " + CountSentence(p, ref rng),
+        };
+        var friend = rng.Pick(world.People);
+        if (friend != p)
+            paras.Add($"Friends. {p.First} is a good friend of {friend.FullName}. " + Trade(friend, ref rng) + " " + Residence(friend, ref rng));
+        var daily = new List<string>();
+        int events = rng.Range(4, 7);
+        for (int i = 0; i < events; i++) daily.Add(Event(p, Other(p, ref rng), ref rng));
+        paras.Add("Daily life. " + string.Join(" ", daily));
+        paras.Add("Work. " + rng.Next(3) switch
+        {
+            0 => $"As {Lexicon.A(p.Job)} {p.Job}, {p.First} starts work early every day. " + Trade(p, ref rng),
+            1 => $"People come from all over {country} to see {p.First} at work. " + Trade(p, ref rng),
+            _ => $"{p.First} learned the work of {Lexicon.A(p.Job)} {p.Job} as a child. " + Trade(p, ref rng),
+        });
+        paras.Add("See also. " + TownIn(world.TownNamed(p.Town), ref rng) + " " + Capital(world.CountryNamed(country), ref rng));
+        return new Article("person", p.FullName, paras);
+    }
+
+    internal Article PlaceEntry(ref SynthRng rng)
+    {
+        var t = rng.Pick(world.Towns);
+        var c = world.CountryNamed(t.Country);
+        var locals = world.People.Where(p => p.Town == t.Name).ToList();
+        var paras = new List<string>
+        {
+            TownIn(t, ref rng) + $" It is known for {t.Landmark}. " + (c.Capital == t.Name ? $"{t.Name} is the capital of {c.Name}." : Capital(c, ref rng)),
+        };
+        if (locals.Count > 0)
+        {
+            var lines = new List<string> { $"People. Many people live in {t.Name}." };
+            foreach (var p in locals)
+                lines.Add(rng.Chance(0.5) ? $"{p.FullName} lives in {t.Name} and works as {Lexicon.A(p.Job)} {p.Job}." : Residence(p, ref rng) + " " + Trade(p, ref rng));
+            paras.Add(string.Join(" ", lines));
+        }
+        var two = rng.Sample(Foods, 2);
+        paras.Add("Life in the town. " + rng.Pick(Weather) + $" On market day the streets of {t.Name} are full of people buying {two[0]} and {two[1]}. " +
+                  $"Children play near {t.Landmark}, and old people sit in the sun.");
+        return new Article("place", t.Name, paras);
+    }
+
+    internal Article CountryEntry(ref SynthRng rng)
+    {
+        var c = rng.Pick(world.Countries);
+        var towns = world.Towns.Where(t => t.Country == c.Name).ToList();
+        var paras = new List<string>
+        {
+            $"{c.Name} is a small country. " + Capital(c, ref rng),
+        };
+        var townLines = new List<string>();
+        foreach (var t in towns) townLines.Add(TownIn(t, ref rng));
+        paras.Add("Towns. " + string.Join(" ", townLines));
+        var people = world.People.Where(p => towns.Any(t => t.Name == p.Town)).ToList();
+        if (people.Count > 0)
+        {
+            var p = rng.Pick(people);
+            paras.Add($"People. One well-known person from {c.Name} is {p.FullName}. " + Residence(p, ref rng) + " " + Trade(p, ref rng));
+        }
+        var two = rng.Sample(Foods, 2);
+        paras.Add($"Life in {c.Name}. " + rng.Pick(Weather) + $" The people of {c.Name} like to eat {two[0]} and {two[1]}, and on holidays they sing old songs together. " +
+                  $"A long road runs from {towns[0].Name} to {towns[^1].Name}, and many travellers walk along it in the summer.");
+        return new Article("country", c.Name, paras);
+    }
+
+    internal Article Dialogue(ref SynthRng rng)
+    {
+        var a = rng.Pick(world.People);
+        var b = Other(a, ref rng);
+        var bPet = world.PetNamed(b.PetName);
+        var lines = new List<string>
+        {
+            $"{a.First}: Good {rng.Pick(new[] { "morning", "afternoon", "evening" })}, {b.First}! How are you?",
+            $"{b.First}: I am {rng.Pick(Feelings)}, thank you. And you?",
+            $"{a.First}: Very well. How is {bPet.Name}?",
+            $"{b.First}: {bPet.Name} is fine. You know {bPet.Name} is my {bPet.Colour} {bPet.Species}.",
+        };
+        var topics = rng.Sample(new[] { 0, 1, 2, 3, 4, 5, 6, 7 }, rng.Range(4, 7));
+        foreach (int topic in topics)
+        {
+            switch (topic)
+            {
+                case 0:
+                    lines.Add($"{a.First}: Are you still in {b.Town}?");
+                    lines.Add($"{b.First}: Yes, I still live in {b.Town}. I like it there.");
+                    break;
+                case 1:
+                    lines.Add($"{a.First}: What do you do these days?");
+                    lines.Add($"{b.First}: I am {Lexicon.A(b.Job)} {b.Job}, like before.");
+                    break;
+                case 2:
+                    lines.Add($"{a.First}: That is a nice {b.Colour} coat.");
+                    lines.Add($"{b.First}: Thank you! {Lexicon.Cap(b.Colour)} is my favourite colour.");
+                    break;
+                case 3:
+                    lines.Add($"{a.First}: How many {b.CountedThing} do you have now?");
+                    lines.Add($"{b.First}: I have {Lexicon.Number(b.Count)} {b.CountedThing}.");
+                    break;
+                case 4:
+                    var bTown = world.TownNamed(b.Town);
+                    lines.Add($"{a.First}: What is new in {b.Town}?");
+                    lines.Add($"{b.First}: Not much. People still meet by {bTown.Landmark}. {b.Town} is a quiet town in {bTown.Country}.");
+                    break;
+                case 5:
+                    var c = world.CountryNamed(world.TownNamed(b.Town).Country);
+                    lines.Add($"{a.First}: Have you been to {c.Capital} this year?");
+                    lines.Add($"{b.First}: Yes, I went to {c.Capital}. It is the capital of {c.Name}, so it is always busy.");
+                    break;
+                case 6:
+                    lines.Add($"{a.First}: {rng.Pick(Weather)}");
+                    lines.Add($"{b.First}: Yes, it is. I went for a walk with {bPet.Name} this morning.");
+                    break;
+                default:
+                    lines.Add($"{a.First}: My {a.CountedThing} are all over the house. I have {Lexicon.Number(a.Count)} of them now.");
+                    lines.Add($"{b.First}: {Lexicon.Cap(Lexicon.Number(a.Count))} {a.CountedThing}! That is a lot.");
+                    break;
+            }
+        }
+        lines.Add($"{a.First}: I live in {a.Town}, and I am {Lexicon.A(a.Job)} {a.Job}. Come and visit me.");
+        lines.Add($"{b.First}: I will. Goodbye, {a.First}!");
+        string title = rng.Chance(0.5) ? $"A talk between {a.First} and {b.First}" : $"{a.First} meets {b.First}";
+        return new Article("dialogue", title, lines);
+    }
+
+    internal Article ArithmeticLesson(ref SynthRng rng)
+    {
+        bool add = rng.Chance(0.6);
+        int lesson = rng.Range(1, 30);
+        var paras = new List<string>
+        {
+            add ? "In this lesson we practise adding small numbers. Read each line and say it out loud."
+                : "In this lesson we practise subtracting small numbers. Read each line and say it out loud.",
+        };
+        int problems = rng.Range(5, 9);
+        for (int i = 0; i < problems; i++)
+        {
+            var p = rng.Pick(world.People);
+            var q = Other(p, ref rng);
+            string food = rng.Pick(Countables);
+            // Mostly words, with one short clause in digits: arithmetic pages must still read as prose to
+            // quality rules (Gopher's alphabetic-word ratio and mean word length).
+            if (add)
+            {
+                int x = rng.Range(0, 10), y = rng.Range(0, 10), z = x + y;
+                string xw = Lexicon.Number(x), yw = Lexicon.Number(y), zw = Lexicon.Number(z);
+                paras.Add(rng.Next(3) switch
+                {
+                    0 => $"{p.First} has {xw} {food} in a basket. {q.First} comes to visit and gives {p.Him} {yw} more, so now {p.First} has {zw} {food} in the basket. In other words, {x} plus {y} is {z}.",
+                    1 => $"{Lexicon.Cap(xw)} plus {yw} is {zw}. Think of {xw} {food} on a table, and then put {yw} more {food} next to them: there are {zw} {food} on the table now. With digits, {x} + {y} = {z}.",
+                    _ => $"If you add {yw} to {xw}, you get {zw}. {p.First} checks it by counting the {food} one by one, and the answer is always {zw}. So {x} plus {y} is {z}.",
+                });
+            }
+            else
+            {
+                int x = rng.Range(1, 20), y = rng.Range(0, x), z = x - y;
+                string xw = Lexicon.Number(x), yw = Lexicon.Number(y), zw = Lexicon.Number(z);
+                paras.Add(rng.Next(3) switch
+                {
+                    0 => $"{p.First} had {xw} {food} and gave {yw} of them to {q.First}. Now {p.He} has {zw} {food} left, and {q.First} is very happy. In other words, {x} minus {y} is {z}.",
+                    1 => $"{Lexicon.Cap(xw)} minus {yw} is {zw}. Think of {xw} {food} in a bowl, and then take {yw} of them out: there are {zw} {food} left in the bowl. With digits, {x} - {y} = {z}.",
+                    _ => $"If you take {yw} away from {xw}, you get {zw}. {p.First} checks it by counting the {food} that are left, and the answer is always {zw}. So {x} minus {y} is {z}.",
+                });
+            }
+        }
+        paras.Add(rng.Chance(0.5) ? "Well done! Practise these every day and they will become easy." : "Good work. Next time we will try bigger numbers.");
+        return new Article("arithmetic", $"Lesson {lesson}: {(add ? "Adding" : "Taking away")}", paras);
+    }
+}

@@ -1,0 +1,134 @@
+// The inference kernels against independent references: the panel GEMM bit for bit against the plain FMA
+// chain and against the training GEMM (Gemm.Run, a second implementation of the same arithmetic); the int8
+// GEMM bit for bit against its scalar twin and, within float rounding, against the exact integer formula
+// evaluated in double; quantization against hand-worked values; cached attention against a double-precision
+// softmax attention.
+using SharpLM.Tensors;
+using SharpLM.Tensors.Kernels;
+
+namespace SharpLM.Models.Tests.Inference;
+
+public sealed unsafe class DecodeKernelTests
+{
+    private static float[] Rand(Random r, int n, float scale = 1f)
+    {
+        var a = new float[n];
+        for (int i = 0; i < n; i++) a[i] = (float)(r.NextDouble() * 2 - 1) * scale;
+        return a;
+    }
+
+    [Theory]
+    [InlineData(1, 32, 16)]
+    [InlineData(1, 77, 40)]
+    [InlineData(3, 64, 33)]
+    [InlineData(8, 96, 128)]
+    [InlineData(9, 50, 7)]
+    [InlineData(70, 130, 65)]
+    public void PanelGemmIsTheFmaChainAndEqualsGemm(int M, int N, int K)
+    {
+        var r = new Random(M * 1000 + N * 10 + K);
+        var x = Rand(r, M * K); var w = Rand(r, N * K);
+        foreach (var t in new[] { PanelType.F32, PanelType.BF16 })
+        {
+            var wt = t == PanelType.F32 ? w : w.Select(v => BFloat16.ToFloat(BFloat16.FromFloat(v))).ToArray();
+            var packed = new float[PanelGemm.PackedBytes(t, N, K) / 4 + 16];
+            var y = new float[M * N]; var expect = new float[M * N]; var viaGemm = new float[M * N];
+            fixed (float* pw = w, pp = packed, px = x, py = y)
+            {
+                PanelGemm.Pack(t, pw, N, K, pp);
+                PanelGemm.Run(t, M, N, K, px, K, pp, py, N);
+            }
+            PanelGemm.Reference(M, N, K, x, wt, expect);
+            Gemm.Run(false, true, M, N, K, x, wt, viaGemm);
+            Assert.Equal(expect, y);
+            Assert.Equal(viaGemm, y);
+        }
+    }
+
+    [Fact]
+    public void QuantizeMatchesHandWorkedValues()
+    {
+        // Block of 32: max |x| = 2.54 → s = 0.02; 1.0/0.02 = 50; −0.03/0.02 = −1.5 → −2 (ties to even); 0.05/0.02 = 2.5 → 2.
+        var x = new float[32];
+        x[0] = 2.54f; x[1] = 1.0f; x[2] = -0.03f; x[3] = 0.05f; x[4] = -2.54f;
+        var q = new sbyte[32]; var s = new float[1];
+        fixed (float* px = x, ps = s) fixed (sbyte* pq = q) Int8Gemm.Quantize(px, 1, 32, 32, 32, pq, ps);
+        Assert.Equal(2.54f / 127f, s[0]);
+        Assert.Equal(new sbyte[] { 127, 50, -2, 2, -127, 0 }, q[..6]);
+    }
+
+    [Theory]
+    [InlineData(1, 40, 64, 32)]
+    [InlineData(2, 9, 96, 32)]
+    [InlineData(5, 13, 128, 64)]
+    [InlineData(4, 21, 96, 96)]   // per-row scales
+    [InlineData(40, 67, 256, 32)]
+    public void Int8GemmEqualsScalarTwinAndExactFormula(int M, int N, int K, int B)
+    {
+        var r = new Random(M + N + K + B);
+        var x = Rand(r, M * K, 3f); var w = Rand(r, N * K, 0.1f);
+        x[0] = 10f; // an outlier in the first block
+        int nb = K / B;
+        var wq = new sbyte[N * K + 64]; var ws = new float[N * nb]; var xq = new sbyte[M * K + 64]; var xs = new float[M * nb]; var y = new float[M * N];
+        fixed (float* px = x, pw = w, pws = ws, pxs = xs, py = y) fixed (sbyte* pwq = wq, pxq = xq)
+        {
+            Int8Gemm.Quantize(pw, N, K, K, B, pwq, pws);
+            Int8Gemm.Run(M, N, K, B, px, K, pxq, pxs, pwq, pws, py, N);
+            for (int m = 0; m < M; m++)
+                for (int n = 0; n < N; n++)
+                {
+                    Assert.Equal(Int8Gemm.DotScalar(pxq + m * K, pxs + m * nb, pwq + n * K, pws + n * nb, K, B), y[m * N + n]);
+                    double exact = 0, mag = 0;
+                    for (int b = 0; b < nb; b++)
+                    {
+                        long dot = 0;
+                        for (int k = b * B; k < (b + 1) * B; k++) dot += pxq[m * K + k] * pwq[n * K + k];
+                        exact += (double)pws[n * nb + b] * pxs[m * nb + b] * dot;
+                        mag += Math.Abs((double)pws[n * nb + b] * pxs[m * nb + b] * dot);
+                    }
+                    Assert.True(Math.Abs(y[m * N + n] - exact) <= 1e-6 * mag + 1e-30, $"({m},{n}): {y[m * N + n]} vs {exact}");
+                    // And the quantized product approximates the real one: per element |Δ| ≤ ½s_x|w| + ½s_w|x| + ¼s_x s_w.
+                    double real = 0, bound = 0;
+                    for (int k = 0; k < K; k++)
+                    {
+                        real += (double)x[m * K + k] * w[n * K + k];
+                        double sx = pxs[m * nb + k / B], sw = pws[n * nb + k / B];
+                        bound += 0.5 * sx * Math.Abs(w[n * K + k]) + 0.5 * sw * Math.Abs(x[m * K + k]) + 0.25 * sx * sw;
+                    }
+                    Assert.True(Math.Abs(exact - real) <= bound * 1.0001, $"({m},{n}): quantized {exact} vs real {real}, bound {bound}");
+                }
+        }
+    }
+
+    [Fact]
+    public void CachedAttentionMatchesDoubleSoftmax()
+    {
+        int S = 2, NH = 4, NKV = 2, HS = 16, Tmax = 10;
+        var r = new Random(5);
+        var k = Rand(r, S * NKV * Tmax * HS); var v = Rand(r, S * NKV * Tmax * HS);
+        int[] seq = [0, 1, 1], pos = [4, 0, 9];
+        int R = seq.Length;
+        var q = Rand(r, R * NH * HS, 2f); var o = new float[R * NH * HS];
+        fixed (float* pq = q, pk = k, pv = v, po = o) fixed (int* ps = seq, pp = pos)
+            CachedAttention.Forward(po, pq, R, ps, pp, pk, pv, NH, NKV, HS, Tmax);
+        for (int row = 0; row < R; row++)
+            for (int h = 0; h < NH; h++)
+            {
+                int kvh = h / (NH / NKV), n = pos[row] + 1;
+                var sc = new double[n];
+                for (int t = 0; t < n; t++)
+                {
+                    double d = 0;
+                    for (int i = 0; i < HS; i++) d += q[(row * NH + h) * HS + i] * k[((seq[row] * NKV + kvh) * Tmax + t) * HS + i];
+                    sc[t] = d / Math.Sqrt(HS);
+                }
+                double mx = sc.Max(), sum = sc.Sum(s => Math.Exp(s - mx));
+                for (int i = 0; i < HS; i++)
+                {
+                    double e = 0;
+                    for (int t = 0; t < n; t++) e += Math.Exp(sc[t] - mx) / sum * v[((seq[row] * NKV + kvh) * Tmax + t) * HS + i];
+                    Assert.True(Math.Abs(o[(row * NH + h) * HS + i] - e) < 2e-5, $"row {row} head {h} [{i}]: {o[(row * NH + h) * HS + i]} vs {e}");
+                }
+            }
+    }
+}
