@@ -93,7 +93,13 @@ public static class TrainRun
         }
 
         using var train = new TokenLoader(trainFiles, new LoaderOptions(o.MicroBatch, o.SeqLen, SamplingMode.Random, o.Seed, o.AlignToDocuments));
-        using var val = valFiles.Length > 0 ? new TokenLoader(valFiles, new LoaderOptions(o.MicroBatch, o.SeqLen, SamplingMode.Sequential, o.Seed)) : null;
+        TokenLoader? valLoader = null;
+        if (valFiles.Length > 0)
+        {
+            try { valLoader = new TokenLoader(valFiles, new LoaderOptions(o.MicroBatch, o.SeqLen, SamplingMode.Sequential, o.Seed)); }
+            catch (ArgumentException e) { onMessage?.Invoke($"warning: validation disabled: {e.Message}"); }
+        }
+        using var val = valLoader;
         int dataVocab = 0;
         foreach (var sh in train.Shards) dataVocab = Math.Max(dataVocab, sh.VocabSize);
         var config = ckpt?.Config ?? ResolveModel(s, tok, dataVocab);
