@@ -61,6 +61,7 @@ public static class ReportWriter
             ["command", r.Command],
             ["started", r.StartedUtc.ToString("yyyy-MM-dd HH:mm:ss 'UTC'", Inv)],
             ["wall time", Duration((r.FinishedUtc - r.StartedUtc).TotalSeconds)],
+            ["time of all stages", Duration(r.Stages.Sum(s => s.Seconds)) + (r.Stages.Any(s => s.Reused) ? " (some reused from an earlier run)" : "")],
             ["machine", $"{m.Cpu}, {m.Cores} logical cores, {(m.MemoryBytes / (1024.0 * 1024 * 1024)).ToString("0.0", Inv)} GiB"],
             ["software", $"{m.Runtime} on {m.Os}; SIMD: {m.Simd}"],
         ]);

@@ -284,6 +284,9 @@ public sealed class EnglishWriter(World world)
             var p = rng.Pick(people);
             paras.Add($"People. One well-known person from {c.Name} is {p.FullName}. " + Residence(p, ref rng) + " " + Trade(p, ref rng));
         }
+        var two = rng.Sample(Foods, 2);
+        paras.Add($"Life in {c.Name}. " + rng.Pick(Weather) + $" The people of {c.Name} like to eat {two[0]} and {two[1]}, and on holidays they sing old songs together. " +
+                  $"A long road runs from {towns[0].Name} to {towns[^1].Name}, and many travellers walk along it in the summer.");
         return new Article("country", c.Name, paras);
     }
 
@@ -359,26 +362,30 @@ public sealed class EnglishWriter(World world)
         for (int i = 0; i < problems; i++)
         {
             var p = rng.Pick(world.People);
-            var q = rng.Pick(world.People);
+            var q = Other(p, ref rng);
             string food = rng.Pick(Countables);
+            // Mostly words, with one short clause in digits: arithmetic pages must still read as prose to
+            // quality rules (Gopher's alphabetic-word ratio and mean word length).
             if (add)
             {
                 int x = rng.Range(0, 10), y = rng.Range(0, 10), z = x + y;
+                string xw = Lexicon.Number(x), yw = Lexicon.Number(y), zw = Lexicon.Number(z);
                 paras.Add(rng.Next(3) switch
                 {
-                    0 => $"{p.First} has {Lexicon.Number(x)} {food}. {q.First} gives {p.Him} {Lexicon.Number(y)} more. Now {p.First} has {Lexicon.Number(z)} {food}. {x} + {y} = {z}.",
-                    1 => $"{Lexicon.Cap(Lexicon.Number(x))} plus {Lexicon.Number(y)} is {Lexicon.Number(z)}. We write it as {x} + {y} = {z}.",
-                    _ => $"{x} + {y} = {z}. If you add {y} to {x}, you get {z}.",
+                    0 => $"{p.First} has {xw} {food} in a basket. {q.First} comes to visit and gives {p.Him} {yw} more, so now {p.First} has {zw} {food} in the basket. In other words, {x} plus {y} is {z}.",
+                    1 => $"{Lexicon.Cap(xw)} plus {yw} is {zw}. Think of {xw} {food} on a table, and then put {yw} more {food} next to them: there are {zw} {food} on the table now. With digits, {x} + {y} = {z}.",
+                    _ => $"If you add {yw} to {xw}, you get {zw}. {p.First} checks it by counting the {food} one by one, and the answer is always {zw}. So {x} plus {y} is {z}.",
                 });
             }
             else
             {
                 int x = rng.Range(1, 20), y = rng.Range(0, x), z = x - y;
+                string xw = Lexicon.Number(x), yw = Lexicon.Number(y), zw = Lexicon.Number(z);
                 paras.Add(rng.Next(3) switch
                 {
-                    0 => $"{p.First} had {Lexicon.Number(x)} {food} and ate {Lexicon.Number(y)}. Now {p.He} has {Lexicon.Number(z)} left. {x} - {y} = {z}.",
-                    1 => $"{Lexicon.Cap(Lexicon.Number(x))} minus {Lexicon.Number(y)} is {Lexicon.Number(z)}. We write it as {x} - {y} = {z}.",
-                    _ => $"{x} - {y} = {z}. If you take {y} away from {x}, you get {z}.",
+                    0 => $"{p.First} had {xw} {food} and gave {yw} of them to {q.First}. Now {p.He} has {zw} {food} left, and {q.First} is very happy. In other words, {x} minus {y} is {z}.",
+                    1 => $"{Lexicon.Cap(xw)} minus {yw} is {zw}. Think of {xw} {food} in a bowl, and then take {yw} of them out: there are {zw} {food} left in the bowl. With digits, {x} - {y} = {z}.",
+                    _ => $"If you take {yw} away from {xw}, you get {zw}. {p.First} checks it by counting the {food} that are left, and the answer is always {zw}. So {x} minus {y} is {z}.",
                 });
             }
         }

@@ -131,6 +131,25 @@ public class CrawlGeneratorTests
     }
 
     [Fact]
+    public void GoodPagesPassGopherWordRules()
+    {
+        // Rae et al. 2021 (Gopher), appendix A: 50+ words, mean word length 3..10, 80% of words with a letter,
+        // at least two of the stop words. Real quality filters apply these; the good pages must survive them.
+        string[] stop = ["the", "be", "to", "of", "and", "that", "have", "with"];
+        foreach (var page in Crawl.Where(p => p.ShouldKeep))
+        {
+            var words = page.CleanText.Split((char[])[' ', '\n'], StringSplitOptions.RemoveEmptyEntries);
+            Assert.True(words.Length >= 50, $"{page.Id} ({page.Kind}): {words.Length} words");
+            double mean = words.Average(w => w.Length);
+            Assert.InRange(mean, 3, 10);
+            double alpha = words.Count(w => w.Any(char.IsLetter)) / (double)words.Length;
+            Assert.True(alpha >= 0.8, $"{page.Id} ({page.Kind}): {alpha:F2} of words have a letter");
+            var set = words.Select(w => w.Trim('.', ',', '!', '?', ':').ToLowerInvariant()).ToHashSet();
+            Assert.True(stop.Count(set.Contains) >= 2, $"{page.Id} ({page.Kind}): fewer than two stop words");
+        }
+    }
+
+    [Fact]
     public void QuestionsAreTrueInTheWorld()
     {
         var world = World.Create(7);
