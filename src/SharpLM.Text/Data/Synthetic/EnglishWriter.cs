@@ -17,7 +17,7 @@ public sealed class EnglishWriter(World world)
     /// <summary>The kinds of English article, in the order <see cref="Write"/> draws them.</summary>
     public static readonly string[] Kinds = ["story", "person", "place", "country", "dialogue", "arithmetic"];
 
-    private static readonly double[] KindWeights = [0.30, 0.18, 0.10, 0.05, 0.22, 0.15];
+    private static readonly double[] KindWeights = [0.26, 0.24, 0.10, 0.05, 0.22, 0.13];
 
     /// <summary>One article of a random kind.</summary>
     public Article Write(ref SynthRng rng)
