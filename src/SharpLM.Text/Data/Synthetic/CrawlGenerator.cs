@@ -206,6 +206,7 @@ public sealed class CrawlGenerator
                 {
                     var (a, pii, site, _) = English(source);
                     var edited = NearCopy(a, ref rng);
+                    pii = pii.Where(v => edited.Text.Contains(v, StringComparison.Ordinal)).ToList(); // the edit may drop the contact line
                     var other = SiteTemplates.Sites[rng.Next(SiteTemplates.Sites.Length)];
                     var labels = PageLabels.NearDuplicate | (pii.Count > 0 ? PageLabels.Pii : PageLabels.None);
                     return new CrawlPage(id, UrlFor(other, edited, i), SiteTemplates.Render(edited, other, "en", Related(ref rng)), "en", labels, PageId(source), edited.Text, a.Kind, pii, date);

@@ -15,9 +15,9 @@ public sealed record Article(string Kind, string Title, IReadOnlyList<string> Pa
 public sealed class EnglishWriter(World world)
 {
     /// <summary>The kinds of English article, in the order <see cref="Write"/> draws them.</summary>
-    public static readonly string[] Kinds = ["story", "person", "place", "country", "dialogue", "arithmetic"];
+    public static readonly string[] Kinds = ["story", "person", "place", "country", "dialogue", "arithmetic", "quiz"];
 
-    private static readonly double[] KindWeights = [0.26, 0.24, 0.10, 0.05, 0.22, 0.13];
+    private static readonly double[] KindWeights = [0.22, 0.22, 0.09, 0.05, 0.20, 0.12, 0.10];
 
     /// <summary>One article of a random kind.</summary>
     public Article Write(ref SynthRng rng)
@@ -32,7 +32,8 @@ public sealed class EnglishWriter(World world)
             "place" => PlaceEntry(ref rng),
             "country" => CountryEntry(ref rng),
             "dialogue" => Dialogue(ref rng),
-            _ => ArithmeticLesson(ref rng),
+            "arithmetic" => ArithmeticLesson(ref rng),
+            _ => Quiz(ref rng),
         };
     }
 
@@ -347,6 +348,50 @@ public sealed class EnglishWriter(World world)
         lines.Add($"{b.First}: I will. Goodbye, {a.First}!");
         string title = rng.Chance(0.5) ? $"A talk between {a.First} and {b.First}" : $"{a.First} meets {b.First}";
         return new Article("dialogue", title, lines);
+    }
+
+    // Quiz pages: question/answer pairs in the lm-evaluation-harness frame ("Question: …" then "Answer: …"),
+    // worded as the held-out questions never are, so a model learns the frame here and is tested on new wordings.
+    internal Article Quiz(ref SynthRng rng)
+    {
+        var p = rng.Pick(world.People);
+        var town = world.TownNamed(p.Town);
+        var people = new List<Person> { p, Other(p, ref rng), Other(p, ref rng) };
+        var paras = new List<string>
+        {
+            $"How well do you know the people of {town.Name} and their friends? Read each question, think of the answer, and then check it on the line below. " +
+            "There are no tricks in this quiz, and every answer is a single word or a number.",
+        };
+        int n = rng.Range(6, 9);
+        for (int i = 0; i < n; i++)
+        {
+            var who = people[rng.Next(people.Count)];
+            var pet = world.PetNamed(who.PetName);
+            var (q, a) = rng.Next(9) switch
+            {
+                0 => ($"Where does {who.First} live?", who.Town),
+                1 => ($"What job does {who.First} have?", who.Job),
+                2 => ($"What is the favourite colour of {who.First}?", who.Colour),
+                3 => ($"How many {who.CountedThing} does {who.First} have?", Lexicon.Number(who.Count)),
+                4 => ($"What animal is {pet.Name}?", pet.Species),
+                5 => ($"Who owns {pet.Name}?", who.First),
+                6 => ($"What is the capital of {world.TownNamed(who.Town).Country}?", world.CountryNamed(world.TownNamed(who.Town).Country).Capital),
+                7 => ($"In what country is {who.Town}?", world.TownNamed(who.Town).Country),
+                _ => Sum(ref rng),
+            };
+            paras.Add("Question: " + q);
+            paras.Add("Answer: " + a + ".");
+        }
+        paras.Add(rng.Chance(0.5) ? "How many did you get right? Share this quiz with your friends and see who knows the most." : "Well done if you knew them all! A new quiz comes out every week.");
+        return new Article("quiz", rng.Chance(0.5) ? $"Quiz: the people of {town.Name}" : $"A small quiz about {p.First} and friends", paras);
+
+        static (string, string) Sum(ref SynthRng rng)
+        {
+            int x = rng.Range(0, 10), y = rng.Range(0, 10);
+            return rng.Chance(0.5)
+                ? ($"How much is {x} plus {y}?", (x + y).ToString(System.Globalization.CultureInfo.InvariantCulture))
+                : ($"How much is {x + y} minus {y}?", x.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        }
     }
 
     internal Article ArithmeticLesson(ref SynthRng rng)
