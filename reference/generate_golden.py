@@ -11,6 +11,9 @@ as safetensors + config.json, and the tokens and logits of greedy decoding compu
   * llama: LlamaForCausalLM — RMSNorm (eps 1e-5), rotate-half RoPE (theta 10000, cos/sin of
            cat(freqs, freqs)), grouped-query attention (4 query heads, 2 KV heads), SwiGLU MLP, no biases,
            untied lm_head.
+  * llama_bpe: the Llama layout again (GQA, untied head) with a real byte-level BPE vocabulary of 264 ids
+           (256 bytes in byte order, 7 merges, <|endoftext|>) and its tokenizer.json, so the model also loads in
+           llama.cpp after `sharplm gguf export` (reference/llamacpp/make_llamacpp_golden.sh).
 Each model directory holds config.json, model.safetensors and expected.json (prompt, greedy tokens, the
 logits of every position of the final sequence, and the smallest top-1/top-2 logit margin met, so a test
 knows greedy choices are not near-ties).
@@ -143,8 +146,8 @@ def llama_forward(w, ids, L, NH, NKV, C, theta=10000.0):
     return x @ W["lm_head.weight"].T
 
 
-def greedy(forward, vocab_used):
-    ids = list(PROMPT)
+def greedy(forward, vocab_used, prompt=PROMPT):
+    ids = list(prompt)
     margin = float("inf")
     for _ in range(NEW_TOKENS):
         logits = forward(ids)[-1, :vocab_used]
@@ -154,7 +157,42 @@ def greedy(forward, vocab_used):
     return ids, forward(ids), margin
 
 
-def write(name, config, weights, ids, logits, margin):
+def bytes_to_unicode():
+    """GPT-2's byte-level alphabet: printable bytes map to themselves, the rest to U+0100 onwards."""
+    bs = list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1)) + list(range(ord("®"), ord("ÿ") + 1))
+    cs = bs[:]
+    n = 0
+    for b in range(256):
+        if b not in bs:
+            bs.append(b)
+            cs.append(256 + n)
+            n += 1
+    return dict(zip(bs, [chr(c) for c in cs]))
+
+
+MERGES = [("t", "h"), ("h", "e"), ("Ġ", "t"), ("th", "e"), ("Ġt", "he"), ("a", "n"), ("i", "n")]
+
+
+def tokenizer_json():
+    b2u = bytes_to_unicode()
+    vocab = {b2u[b]: b for b in range(256)}
+    for i, (a, b) in enumerate(MERGES):
+        vocab[a + b] = 256 + i
+    eot = 256 + len(MERGES)
+    return {
+        "version": "1.0",
+        "truncation": None, "padding": None,
+        "added_tokens": [{"id": eot, "content": "<|endoftext|>", "single_word": False, "lstrip": False, "rstrip": False, "normalized": True, "special": True}],
+        "normalizer": None,
+        "pre_tokenizer": {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": True, "use_regex": True},
+        "post_processor": None,
+        "decoder": {"type": "ByteLevel", "add_prefix_space": True, "trim_offsets": True, "use_regex": True},
+        "model": {"type": "BPE", "dropout": None, "unk_token": None, "continuing_subword_prefix": "", "end_of_word_suffix": "",
+                  "fuse_unk": False, "byte_fallback": False, "vocab": vocab, "merges": [f"{a} {b}" for a, b in MERGES]},
+    }
+
+
+def write(name, config, weights, ids, logits, margin, tokenizer=None, prompt=PROMPT):
     here = os.path.dirname(os.path.abspath(__file__))
     out = os.path.join(here, "..", "tests", "SharpLM.Models.Tests", "Fixtures", "generate", name)
     os.makedirs(out, exist_ok=True)
@@ -163,14 +201,18 @@ def write(name, config, weights, ids, logits, margin):
         json.dump(config, f, indent=2)
         f.write("\n")
     expected = {
-        "torch_version": torch.__version__, "seed": SEED, "prompt": PROMPT, "new_tokens": NEW_TOKENS,
+        "torch_version": torch.__version__, "seed": SEED, "prompt": prompt, "new_tokens": NEW_TOKENS,
         "tokens": ids, "min_greedy_margin": margin,
         "logits_shape": list(logits.shape), "logits": [round(float(v), 7) for v in logits.flatten()],
     }
+    if tokenizer is not None:
+        with open(os.path.join(out, "tokenizer.json"), "w", encoding="utf-8") as f:
+            json.dump(tokenizer, f, ensure_ascii=False)
+            f.write("\n")
     with open(os.path.join(out, "expected.json"), "w") as f:
         json.dump(expected, f)
         f.write("\n")
-    print(f"{name}: tokens {ids[len(PROMPT):]}, min margin {margin:.4f}")
+    print(f"{name}: tokens {ids[len(prompt):]}, min margin {margin:.4f}")
 
 
 def main():
@@ -193,6 +235,21 @@ def main():
                     "num_attention_heads": NH, "num_key_value_heads": NKV, "hidden_size": C, "intermediate_size": I,
                     "max_position_embeddings": T, "vocab_size": V, "rms_norm_eps": 1e-5, "rope_theta": 10000.0,
                     "hidden_act": "silu", "tie_word_embeddings": False}, w, ids, logits, margin)
+
+    # Llama with a byte-level BPE vocabulary (264 ids, none padded): L=2, NH=4, NKV=2, C=64, I=96, T=64.
+    V = 264
+    w = llama_weights(L, C, NH, NKV, V, I, g)
+    w = {k: v.float() for k, v in w.items()}
+    # llama.cpp keeps its KV cache in f16 by default, so greedy choices must not be near-ties: take the first
+    # candidate prompt whose smallest top-1/top-2 margin is at least 0.1.
+    for prompt in ([116, 104, 101, 32, 99, 97, 116], [3, 17, 42, 5, 60], [72, 101, 108, 108, 111], [10, 20, 30, 40], [200, 100, 50, 25], [1, 2, 3]):
+        ids, logits, margin = greedy(lambda s: llama_forward(w, s, L, NH, NKV, C), V, prompt)
+        if margin >= 0.1:
+            break
+    write("llama_bpe", {"architectures": ["LlamaForCausalLM"], "model_type": "llama", "num_hidden_layers": L,
+                        "num_attention_heads": NH, "num_key_value_heads": NKV, "hidden_size": C, "intermediate_size": I,
+                        "max_position_embeddings": T, "vocab_size": V, "rms_norm_eps": 1e-5, "rope_theta": 10000.0,
+                        "hidden_act": "silu", "tie_word_embeddings": False}, w, ids, logits, margin, tokenizer_json(), prompt)
 
 
 if __name__ == "__main__":

@@ -10,4 +10,8 @@ root.Subcommands.Add(DataCommands.Create());
 root.Subcommands.Add(ShardCommands.Create());
 root.Subcommands.Add(QuickstartCommand.Create());
 root.Subcommands.Add(TrainCommands.Create());
+root.Subcommands.Add(GenerateCommands.Generate());
+root.Subcommands.Add(GenerateCommands.Chat());
+root.Subcommands.Add(GenerateCommands.Quantize());
+root.Subcommands.Add(GgufCommands.Create());
 return await root.Parse(args).InvokeAsync();

@@ -8,7 +8,7 @@ namespace SharpLM.Cli.Bench;
 internal static class EngineBench
 {
     /// <summary>The `sharplm bench` subcommands this file owns.</summary>
-    public static IEnumerable<Command> Create() => [Peak(), GemmBench.Create()];
+    public static IEnumerable<Command> Create() => [Peak(), GemmBench.Create(), AutogradBench.Create()];
 
     private static Command Peak()
     {

@@ -70,12 +70,17 @@ internal static class TokenizerBench
 
         // ---- encode, one thread, cold cache per pass
         long tokens = 0;
+        var proc1 = Process.GetCurrentProcess();
+        var cpu1 = proc1.TotalProcessorTime;
+        long w1 = Stopwatch.GetTimestamp();
         double one = MedianCold(tok, repeats, () => { long n = 0; foreach (var d in docs) n += tok.EncodeOrdinary(d).Length; tokens = n; });
+        proc1.Refresh();
+        double oneCores = (proc1.TotalProcessorTime - cpu1).TotalSeconds / Stopwatch.GetElapsedTime(w1).TotalSeconds;
         string encCase = "encode_cl100k_base_1t";
         if (peers is not null && peers.TryGetValue("@dqbd/tiktoken", out var dq))
         {
             report.Add(new BenchRow("tokenizer", encCase, 1, mb / one, "MB/s", "@dqbd/tiktoken " + dq.GetProperty("version").GetString(), dq.GetProperty("value").GetDouble(),
-                                    Note: $"{tokens} tokens; target ratio ≥ 1.5; tiktoken {dq.GetProperty("tokens").GetInt64()} tokens"));
+                                    Note: $"{tokens} tokens (tiktoken {dq.GetProperty("tokens").GetInt64()}); target ratio ≥ 1.5; the process got {oneCores.ToString("F2", CultureInfo.InvariantCulture)} cores"));
             if (peers.TryGetValue("js-tiktoken", out var js))
                 report.Add(new BenchRow("tokenizer", encCase, 1, mb / one, "MB/s", "js-tiktoken " + js.GetProperty("version").GetString(), js.GetProperty("value").GetDouble()));
         }
@@ -89,8 +94,16 @@ internal static class TokenizerBench
         }
 
         // ---- encode batched over all cores
+        // the CPU time the process got says whether the machine gave us the cores (a shared machine may not)
+        var proc = Process.GetCurrentProcess();
+        var cpu0 = proc.TotalProcessorTime;
+        long w0 = Stopwatch.GetTimestamp();
         double batched = MedianCold(tok, repeats, () => tok.EncodeBatch(docs, threads: threads, ordinary: true));
-        report.Add(new BenchRow("tokenizer", $"encode_cl100k_base_{threads}t", threads, mb / batched, "MB/s", "sharplm_encode_1t", mb / one));
+        double wall = Stopwatch.GetElapsedTime(w0).TotalSeconds;
+        proc.Refresh();
+        double cores = (proc.TotalProcessorTime - cpu0).TotalSeconds / wall;
+        report.Add(new BenchRow("tokenizer", $"encode_cl100k_base_{threads}t", threads, mb / batched, "MB/s", "sharplm_encode_1t", mb / one,
+                                Note: $"the process got {cores.ToString("F2", CultureInfo.InvariantCulture)} cores on average during these passes; load average {LoadAverage()}"));
 
         if (!train) return;
         // ---- training (GPT-2 pattern, as the peer's ByteLevel pre-tokenizer), time in seconds: ratio < 1 is faster
@@ -129,6 +142,13 @@ internal static class TokenizerBench
         return times[repeats / 2];
     }
 
+    private static string LoadAverage()
+    {
+        try { return File.ReadAllText("/proc/loadavg").Split(' ')[0]; }
+        catch (IOException) { return "unknown"; }
+        catch (UnauthorizedAccessException) { return "unknown"; }
+    }
+
     private static int SampleCount(string[] docs, long bytes)
     {
         long n = 0;
@@ -165,6 +185,7 @@ internal static class TokenizerBench
         var result = new Dictionary<string, JsonElement>();
         foreach (var l in lines)
         {
+            if (!l.StartsWith('{')) continue; // the Rust trainer's progress output
             var e = JsonDocument.Parse(l).RootElement;
             result[e.GetProperty("peer").GetString()!] = e;
         }

@@ -21,6 +21,7 @@ internal static class BenchCommands
             foreach (var sub in c) bench.Subcommands.Add(sub);
         bench.Subcommands.Add(TrainBench.Create());
         foreach (var sub in DedupBench.Create()) bench.Subcommands.Add(sub);
+        bench.Subcommands.Add(GenerateBench.Create());
         return bench;
     }
 }

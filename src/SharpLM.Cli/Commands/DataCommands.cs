@@ -9,6 +9,7 @@ internal static class DataCommands
     {
         var cmd = new Command("data", "Extract, filter, deduplicate and shard documents.");
         foreach (var sub in DataDedupCommands.Create()) cmd.Subcommands.Add(sub);
+        foreach (var sub in DataFilterCommands.Create()) cmd.Subcommands.Add(sub);
         foreach (var sub in DataGenerateCommands.Create()) cmd.Subcommands.Add(sub);
         return cmd;
     }

@@ -11,7 +11,7 @@ namespace SharpLM.Cli.Commands;
 internal static class DataDedupCommands
 {
     /// <summary>The `sharplm data` subcommands this file owns.</summary>
-    public static IEnumerable<Command> Create() => [Dedup(), Tokenize()];
+    public static IEnumerable<Command> Create() => [Dedup(), Tokenize(), DedupEvalCmd()];
 
     private static Command Dedup()
     {
@@ -114,6 +114,56 @@ internal static class DataDedupCommands
             }, m => AnsiConsole.MarkupLine($"[grey]{Markup.Escape(m)}[/]"));
             Console.WriteLine($"wrote {s.TrainShards} train and {s.ValShards} val shard(s) to {pr.GetValue(output)}");
             Console.WriteLine(s.Line());
+            return 0;
+        }));
+        return cmd;
+    }
+    private static Command DedupEvalCmd()
+    {
+        var pages = new Option<int>("--pages") { Description = "Pages of the synthetic crawl to generate.", DefaultValueFactory = _ => 5000 };
+        var seed = new Option<long>("--seed") { Description = "Seed of the synthetic crawl.", DefaultValueFactory = _ => 1 };
+        var bands = new Option<int>("--bands") { Description = "MinHash-LSH bands b.", DefaultValueFactory = _ => 14 };
+        var rows = new Option<int>("--rows") { Description = "MinHash-LSH rows per band r.", DefaultValueFactory = _ => 8 };
+        var threshold = new Option<double>("--threshold") { Description = "Estimated-Jaccard check on LSH candidates (0 = none).", DefaultValueFactory = _ => 0.7 };
+        var json = new Option<bool>("--json") { Description = "Print one JSON object instead of a table." };
+        var cmd = new Command("dedup-eval", "Score exact + MinHash dedup against the labels of the synthetic crawl (injected exact and near duplicates): precision and recall.");
+        foreach (var opt in new Option[] { pages, seed, bands, rows, threshold, json }) cmd.Options.Add(opt);
+        cmd.SetAction(pr => CliErrors.Run(() =>
+        {
+            var o = new MinHashOptions(pr.GetValue(bands), pr.GetValue(rows), Threshold: pr.GetValue(threshold));
+            var r = DedupEval.Run(pr.GetValue(pages), pr.GetValue(seed), o);
+            var ci = CultureInfo.InvariantCulture;
+            if (pr.GetValue(json))
+            {
+                Console.WriteLine(System.Text.Json.JsonSerializer.Serialize(new Dictionary<string, object>
+                {
+                    ["pages"] = r.Pages,
+                    ["exact_labelled"] = r.ExactLabelled,
+                    ["near_labelled"] = r.NearLabelled,
+                    ["removed"] = r.Removed,
+                    ["unlabelled_removed"] = r.FalseRemoved,
+                    ["junk_removed"] = r.JunkRemoved,
+                    ["precision"] = Math.Round(r.Precision, 4),
+                    ["precision_content"] = Math.Round(r.PrecisionExcludingJunk, 4),
+                    ["exact_recall"] = Math.Round(r.ExactRecall, 4),
+                    ["near_recall"] = Math.Round(r.NearRecall, 4),
+                    ["near_recall_j085"] = Math.Round(r.NearRecallHighJaccard, 4),
+                    ["near_j085_pages"] = r.NearHighJaccard,
+                    ["near_jaccard_min"] = Math.Round(r.NearJaccardMin, 4),
+                    ["near_jaccard_median"] = Math.Round(r.NearJaccardMedian, 4),
+                }));
+                return 0;
+            }
+            var t = new Table().AddColumns("measure", "value", "of");
+            t.AddRow("pages", r.Pages.ToString(ci), "");
+            t.AddRow("exact-duplicate recall", r.ExactRecall.ToString("F4", ci), $"{r.ExactRemoved}/{r.ExactLabelled}");
+            t.AddRow("near-duplicate recall", r.NearRecall.ToString("F4", ci), $"{r.NearRemoved}/{r.NearLabelled}");
+            t.AddRow("near-duplicate recall, Jaccard ≥ 0.85", r.NearRecallHighJaccard.ToString("F4", ci), $"{r.NearHighJaccardRemoved}/{r.NearHighJaccard}");
+            t.AddRow("near-duplicate Jaccard min / median", $"{r.NearJaccardMin.ToString("F3", ci)} / {r.NearJaccardMedian.ToString("F3", ci)}", "");
+            t.AddRow("precision (all removals)", r.Precision.ToString("F4", ci), $"{r.Removed - r.FalseRemoved}/{r.Removed}");
+            t.AddRow("precision (content pages)", r.PrecisionExcludingJunk.ToString("F4", ci), $"{r.Removed - r.FalseRemoved}/{r.Removed - r.JunkRemoved}");
+            t.AddRow("unlabelled removals by kind", string.Join(", ", r.FalseRemovedByKind.Select(kv => $"{kv.Key} {kv.Value}")), "");
+            AnsiConsole.Write(t);
             return 0;
         }));
         return cmd;

@@ -1,5 +1,5 @@
 // `sharplm train`: pretrain a model on token shards (SharpLM.Training.Pretraining.TrainRun) with a live
-// progress bar (step, loss, tokens/s, MFU, ETA), Ctrl-C saving a checkpoint, and --resume continuing the
+// progress bar (step, loss, tokens/s, MFU, ETA), Ctrl-C or SIGTERM saving a checkpoint, and --resume continuing the
 // run in --out with the settings recorded in its run.json (options given again override them).
 // The model comes from ModelFactory (the one place that names the transformer implementation).
 using System.CommandLine;
@@ -17,12 +17,17 @@ namespace SharpLM.Cli.Commands;
 internal static class ModelFactory
 {
     /// <summary>A freshly initialised model of <paramref name="config"/> seeded with <paramref name="seed"/>.</summary>
-    public static ILanguageModel Create(ModelConfig config, ulong seed) =>
-        throw new UserFacingException($"this build has no trainable transformer implementation yet (asked for {config.Style} with {config.NumLayers} layers, seed {seed})");
+    public static ILanguageModel Create(ModelConfig config, ulong seed) => new TransformerModel(config, seed);
 
     /// <summary>Turns on bf16 GEMMs and/or activation checkpointing; throws if the model cannot.</summary>
     public static void SetExecutionModes(ILanguageModel model, bool bf16, bool checkpointActivations)
     {
+        if (model is TransformerModel t)
+        {
+            t.UseBf16 = bf16;
+            t.CheckpointActivations = checkpointActivations;
+            return;
+        }
         if (bf16 || checkpointActivations)
             throw new UserFacingException($"{model.GetType().Name} has no {(bf16 ? "bf16" : "activation checkpointing")} mode");
     }
@@ -152,6 +157,12 @@ internal static class TrainCommands
             AnsiConsole.MarkupLine("[yellow]interrupt: finishing this step and saving a checkpoint (Ctrl-C again to abort without saving)[/]");
         };
         Console.CancelKeyPress += onCancel;
+        // SIGTERM (kill, Slurm time limits, container stop) also ends with a checkpoint.
+        using var onTerm = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGTERM, ctx =>
+        {
+            ctx.Cancel = true;
+            cts.Cancel();
+        });
         AnsiConsole.MarkupLine($"[grey]training into {Markup.Escape(Path.GetFullPath(s.OutDir))} on {WorkerPool.Threads} thread(s); machine peak {peak / 1e9:F0} GFLOP/s ({MachinePeak.Isa})[/]");
         try
         {

@@ -282,6 +282,27 @@ public sealed unsafe class InferenceModel : IDisposable
         return logits;
     }
 
+    /// <summary>
+    /// Mean next-token cross-entropy (nats) over <paramref name="tokens"/>: position t predicts t+1, softmax over
+    /// the tokenizer's <see cref="ModelConfig.VocabSize"/> ids (padding rows excluded), accumulated in double.
+    /// </summary>
+    public double MeanLoss(ReadOnlySpan<int> tokens)
+    {
+        if (tokens.Length < 2) throw new ArgumentException("loss needs at least 2 tokens");
+        var logits = FullLogits(tokens[..^1]);
+        int V = Config.VocabSize, Vp = Config.PaddedVocabSize;
+        double total = 0;
+        for (int t = 0; t + 1 < tokens.Length; t++)
+        {
+            var row = new ReadOnlySpan<float>(logits, t * Vp, V);
+            float mx = TensorPrimitives.Max(row);
+            double sum = 0;
+            foreach (float z in row) sum += Math.Exp(z - mx);
+            total += mx + Math.Log(sum) - row[tokens[t + 1]];
+        }
+        return total / (tokens.Length - 1);
+    }
+
     private void Norm(float* output, float* inp, float* stats, float[] w, float[] b, int R, int C)
     {
         fixed (float* pw = w) fixed (float* pb = b)

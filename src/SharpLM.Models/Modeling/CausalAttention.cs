@@ -65,28 +65,32 @@ public static unsafe class CausalAttention
 
     /// <summary>out = softmax(scale·q·kᵀ + bias, causal)·v per head; saves lse (B, NH, T). <paramref name="slopes"/> (NH) enables ALiBi, null disables it.</summary>
     public static void Forward(float* output, float* lse, float* q, float* k, float* v, int B, int T, int NH, int NKV, int HS, float* slopes = null)
+        => Forward(output, lse, q, NH * HS, k, NKV * HS, v, NKV * HS, B, T, NH, NKV, HS, slopes);
+
+    /// <summary>As the dense overload with row strides: q rows every <paramref name="ldq"/> floats, k every <paramref name="ldk"/>, v every <paramref name="ldv"/> (e.g. views into one fused QKV projection); output stays (B, T, NH, HS).</summary>
+    public static void Forward(float* output, float* lse, float* q, int ldq, float* k, int ldk, float* v, int ldv, int B, int T, int NH, int NKV, int HS, float* slopes = null)
     {
         if (NKV <= 0 || NH % NKV != 0) throw new ArgumentException($"attention: n_kv_heads {NKV} must divide n_heads {NH}");
         int qBlocks = (T + Br - 1) / Br;
-        var body = new Fwd { Out = output, Lse = lse, Q = q, K = k, V = v, Slopes = slopes, T = T, NH = NH, NKV = NKV, HS = HS, QBlocks = qBlocks };
+        var body = new Fwd { Out = output, Lse = lse, Q = q, K = k, V = v, Ldq = ldq, Ldk = ldk, Ldv = ldv, Slopes = slopes, T = T, NH = NH, NKV = NKV, HS = HS, QBlocks = qBlocks };
         WorkerPool.For(B * NH * qBlocks, 1, ref body);
     }
 
     private struct Fwd : IParallelBody
     {
-        public float* Out, Lse, Q, K, V, Slopes; public int T, NH, NKV, HS, QBlocks;
+        public float* Out, Lse, Q, K, V, Slopes; public int Ldq, Ldk, Ldv, T, NH, NKV, HS, QBlocks;
         public readonly void Execute(int start, int end)
         {
             float* S = Scratch((long)Br * T);
             float scale = 1f / MathF.Sqrt(HS);
-            int qs = NH * HS, ks = NKV * HS;
+            int os = NH * HS, qs = Ldq, ks = Ldk, vs = Ldv;
             for (int task = start; task < end; task++)
             {
                 // Largest blocks first would balance better; the fixed order keeps it simple and deterministic.
                 int qb = task % QBlocks, bh = task / QBlocks, h = bh % NH, b = bh / NH, kvh = h / (NH / NKV);
                 int i0 = qb * Br, i1 = Math.Min(T, i0 + Br), rows = i1 - i0, n = i1;
-                float* qBlk = Q + ((long)b * T + i0) * qs + h * HS, oBlk = Out + ((long)b * T + i0) * qs + h * HS;
-                float* kh = K + (long)b * T * ks + kvh * HS, vh = V + (long)b * T * ks + kvh * HS;
+                float* qBlk = Q + ((long)b * T + i0) * qs + h * HS, oBlk = Out + ((long)b * T + i0) * os + h * HS;
+                float* kh = K + (long)b * T * ks + kvh * HS, vh = V + (long)b * T * vs + kvh * HS;
                 Gemm.Run(false, true, rows, n, HS, qBlk, qs, kh, ks, S, n, false); // (rows, n)
                 float slope = Slopes == null ? 0f : Slopes[h];
                 float* lseRow = Lse + (long)bh * T;
@@ -97,7 +101,7 @@ public static unsafe class CausalAttention
                     float l = RowSoftmax(s, i + 1, n, scale, slope, i);
                     lseRow[i] = l;
                 }
-                Gemm.Run(false, false, rows, HS, n, S, n, vh, ks, oBlk, qs, false); // (rows, HS)
+                Gemm.Run(false, false, rows, HS, n, S, n, vh, vs, oBlk, os, false); // (rows, HS)
             }
         }
     }
@@ -154,29 +158,33 @@ public static unsafe class CausalAttention
     /// for any thread count.
     /// </summary>
     public static void Backward(float* dq, float* dk, float* dv, float* dout, float* q, float* k, float* v, float* output, float* lse, int B, int T, int NH, int NKV, int HS, float* slopes = null)
+        => Backward(dq, dk, dv, dout, q, NH * HS, k, NKV * HS, v, NKV * HS, output, lse, B, T, NH, NKV, HS, slopes);
+
+    /// <summary>As the dense overload with row strides for q/dq (<paramref name="ldq"/>), k/dk (<paramref name="ldk"/>) and v/dv (<paramref name="ldv"/>); out and dout are (B, T, NH, HS).</summary>
+    public static void Backward(float* dq, float* dk, float* dv, float* dout, float* q, int ldq, float* k, int ldk, float* v, int ldv, float* output, float* lse, int B, int T, int NH, int NKV, int HS, float* slopes = null)
     {
         if (NKV <= 0 || NH % NKV != 0) throw new ArgumentException($"attention: n_kv_heads {NKV} must divide n_heads {NH}");
-        var body = new Bwd { Dq = dq, Dk = dk, Dv = dv, Dout = dout, Q = q, K = k, V = v, Out = output, Lse = lse, Slopes = slopes, T = T, NH = NH, NKV = NKV, HS = HS };
+        var body = new Bwd { Dq = dq, Dk = dk, Dv = dv, Dout = dout, Q = q, K = k, V = v, Out = output, Lse = lse, Slopes = slopes, Ldq = ldq, Ldk = ldk, Ldv = ldv, T = T, NH = NH, NKV = NKV, HS = HS };
         WorkerPool.For(B * NKV, 1, ref body);
     }
 
     private struct Bwd : IParallelBody
     {
-        public float* Dq, Dk, Dv, Dout, Q, K, V, Out, Lse, Slopes; public int T, NH, NKV, HS;
+        public float* Dq, Dk, Dv, Dout, Q, K, V, Out, Lse, Slopes; public int Ldq, Ldk, Ldv, T, NH, NKV, HS;
         public readonly void Execute(int start, int end)
         {
             float* P = Scratch(2L * Br * T), dS = P + (long)Br * T;
             float scale = 1f / MathF.Sqrt(HS);
-            int qs = NH * HS, ks = NKV * HS, group = NH / NKV;
+            int os = NH * HS, qs = Ldq, ks = Ldk, vs = Ldv, group = NH / NKV;
             for (int task = start; task < end; task++)
             {
                 int kvh = task % NKV, b = task / NKV;
-                long kOff = (long)b * T * ks + kvh * HS;
-                float* kh = K + kOff, vh = V + kOff, dkh = Dk + kOff, dvh = Dv + kOff;
+                long kOff = (long)b * T * ks + kvh * HS, vOff = (long)b * T * vs + kvh * HS;
+                float* kh = K + kOff, vh = V + vOff, dkh = Dk + kOff, dvh = Dv + vOff;
                 for (int t = 0; t < T; t++)
                 {
                     new Span<float>(dkh + (long)t * ks, HS).Clear();
-                    new Span<float>(dvh + (long)t * ks, HS).Clear();
+                    new Span<float>(dvh + (long)t * vs, HS).Clear();
                 }
                 for (int hg = 0; hg < group; hg++)
                 {
@@ -186,21 +194,21 @@ public static unsafe class CausalAttention
                     for (int i0 = 0; i0 < T; i0 += Br)
                     {
                         int i1 = Math.Min(T, i0 + Br), rows = i1 - i0, n = i1;
-                        long qOff = ((long)b * T + i0) * qs + h * HS;
-                        float* qBlk = Q + qOff, oBlk = Out + qOff, gBlk = Dout + qOff, dqBlk = Dq + qOff;
+                        long qOff = ((long)b * T + i0) * qs + h * HS, oOff = ((long)b * T + i0) * os + h * HS;
+                        float* qBlk = Q + qOff, oBlk = Out + oOff, gBlk = Dout + oOff, dqBlk = Dq + qOff;
                         Gemm.Run(false, true, rows, n, HS, qBlk, qs, kh, ks, P, n, false);   // scores (rows, n)
-                        Gemm.Run(false, true, rows, n, HS, gBlk, qs, vh, ks, dS, n, false);  // dP (rows, n)
+                        Gemm.Run(false, true, rows, n, HS, gBlk, os, vh, vs, dS, n, false);  // dP (rows, n)
                         for (int r = 0; r < rows; r++)
                         {
                             int i = i0 + r, valid = i + 1;
                             float* p = P + (long)r * n, d = dS + (long)r * n;
                             Prep(p, valid, scale, slope, i);
-                            float Di = Vec.Dot(gBlk + (long)r * qs, oBlk + (long)r * qs, HS);
+                            float Di = Vec.Dot(gBlk + (long)r * os, oBlk + (long)r * os, HS);
                             SoftmaxGrad(p, d, lseRow[i], Di, scale, valid);
                             new Span<float>(p + valid, n - valid).Clear();
                             new Span<float>(d + valid, n - valid).Clear();
                         }
-                        Gemm.Run(true, false, n, HS, rows, P, n, gBlk, qs, dvh, ks, true);     // dV += Pᵀ·dO
+                        Gemm.Run(true, false, n, HS, rows, P, n, gBlk, os, dvh, vs, true);     // dV += Pᵀ·dO
                         Gemm.Run(false, false, rows, HS, n, dS, n, kh, ks, dqBlk, qs, false);  // dQ = dS·K
                         Gemm.Run(true, false, n, HS, rows, dS, n, qBlk, qs, dkh, ks, true);    // dK += dSᵀ·Q
                     }

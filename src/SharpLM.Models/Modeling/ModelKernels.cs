@@ -127,15 +127,146 @@ internal static unsafe class ModelKernels
         }
     }
 
+    // ------------------------------------------------------------------ fused activations and RoPE over strided rows
+
+    /// <summary>dx = gelu_tanh′(x)·dy over rows × n (row stride ld for all three): written, not accumulated.</summary>
+    public static void GeluBackward(float* dx, float* x, float* dy, int rows, int n, int ld)
+    {
+        var body = new GeluBwdBody { Dx = dx, X = x, Dy = dy, N = n, Ld = ld };
+        WorkerPool.For(rows, Math.Max(1, 8192 / Math.Max(1, n)), ref body);
+    }
+
+    private struct GeluBwdBody : IParallelBody
+    {
+        public float* Dx, X, Dy; public int N, Ld;
+        public readonly void Execute(int start, int end)
+        {
+            const float K = 0.7978845608028654f, Cc = 0.044715f; // √(2/π), GPT-2's cubic coefficient
+            var k = Vector512.Create(K); var c = Vector512.Create(Cc); var c3 = Vector512.Create(3f * Cc); var one = Vector512<float>.One;
+            for (int r = start; r < end; r++)
+            {
+                float* x = X + (long)r * Ld, g = Dy + (long)r * Ld, d = Dx + (long)r * Ld;
+                int i = 0;
+                for (; i + 16 <= N; i += 16)
+                {
+                    // gelu = x·σ(2u), u = k(x + c x³): d/dx = s + 2x·s(1 − s)·u′, s = σ(2u), u′ = k(1 + 3c x²)
+                    var v = Vector512.Load(x + i); var v2 = v * v;
+                    var u = k * v * Vector512.FusedMultiplyAdd(c, v2, one);
+                    var sg = FastMath.Sigmoid(u + u);
+                    var du = k * Vector512.FusedMultiplyAdd(c3, v2, one);
+                    ((sg + (v + v) * sg * (one - sg) * du) * Vector512.Load(g + i)).Store(d + i);
+                }
+                for (; i < N; i++)
+                {
+                    float v = x[i], u = K * v * (1 + Cc * v * v), sg = FastMath.Sigmoid(2 * u), du = K * (1 + 3 * Cc * v * v);
+                    d[i] = (sg + 2 * v * sg * (1 - sg) * du) * g[i];
+                }
+            }
+        }
+    }
+
+    /// <summary>h[r, :] = silu(gu[r, 0:I])·gu[r, I:2I] for gu (rows, 2I), h (rows, I).</summary>
+    public static void SwiGluForward(float* h, float* gu, int rows, int I)
+    {
+        var body = new SwiGluBody { H = h, Gu = gu, I = I, Backward = false };
+        WorkerPool.For(rows, Math.Max(1, 4096 / Math.Max(1, I)), ref body);
+    }
+
+    /// <summary>dgu[r, 0:I] = dh·b·silu′(a), dgu[r, I:2I] = dh·silu(a) for a, b the halves of gu (written, not accumulated).</summary>
+    public static void SwiGluBackward(float* dgu, float* gu, float* dh, int rows, int I)
+    {
+        var body = new SwiGluBody { H = dh, Gu = gu, Dgu = dgu, I = I, Backward = true };
+        WorkerPool.For(rows, Math.Max(1, 4096 / Math.Max(1, I)), ref body);
+    }
+
+    private struct SwiGluBody : IParallelBody
+    {
+        public float* H, Gu, Dgu; public int I; public bool Backward;
+        public readonly void Execute(int start, int end)
+        {
+            var one = Vector512<float>.One;
+            for (int r = start; r < end; r++)
+            {
+                float* a = Gu + (long)r * 2 * I, b = a + I, h = H + (long)r * I;
+                int i = 0;
+                if (!Backward)
+                {
+                    for (; i + 16 <= I; i += 16) { var v = Vector512.Load(a + i); (v * FastMath.Sigmoid(v) * Vector512.Load(b + i)).Store(h + i); }
+                    for (; i < I; i++) h[i] = a[i] * FastMath.Sigmoid(a[i]) * b[i];
+                    continue;
+                }
+                float* da = Dgu + (long)r * 2 * I, db = da + I;
+                for (; i + 16 <= I; i += 16)
+                {
+                    var v = Vector512.Load(a + i); var sg = FastMath.Sigmoid(v); var g = Vector512.Load(h + i);
+                    (sg * Vector512.FusedMultiplyAdd(v, one - sg, one) * Vector512.Load(b + i) * g).Store(da + i);
+                    (v * sg * g).Store(db + i);
+                }
+                for (; i < I; i++)
+                {
+                    float v = a[i], sg = FastMath.Sigmoid(v), g = h[i];
+                    da[i] = sg * (1 + v * (1 - sg)) * b[i] * g;
+                    db[i] = v * sg * g;
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// RoPE in place (Hugging Face rotate_half pairing, channel j with j + HS/2) on NH heads of HS channels at the
+    /// start of each row of x (B·T rows, row stride ld), position t = row mod T; sign −1 applies the inverse
+    /// rotation (the backward). cos/sin tables (maxT, HS/2) as SharpLM.Tensors.Kernels.Rope.BuildTables.
+    /// </summary>
+    public static void RopeInPlace(float* x, int ld, int B, int T, int NH, int HS, float* cos, float* sin, float sign)
+    {
+        var body = new RopeBody { X = x, Ld = ld, T = T, NH = NH, HS = HS, Cos = cos, Sin = sin, Sign = sign };
+        WorkerPool.For(B * T, Math.Max(1, 2048 / Math.Max(1, NH * HS)), ref body);
+    }
+
+    private struct RopeBody : IParallelBody
+    {
+        public float* X, Cos, Sin; public int Ld, T, NH, HS; public float Sign;
+        public readonly void Execute(int start, int end)
+        {
+            int h = HS / 2;
+            for (int bt = start; bt < end; bt++)
+            {
+                int t = bt % T;
+                float* c = Cos + (long)t * h, s = Sin + (long)t * h;
+                for (int head = 0; head < NH; head++)
+                {
+                    float* x = X + (long)bt * Ld + head * HS;
+                    int j = 0;
+                    if (Vector256.IsHardwareAccelerated)
+                    {
+                        var sg = Vector256.Create(Sign);
+                        for (; j + 8 <= h; j += 8)
+                        {
+                            var x1 = Vector256.Load(x + j); var x2 = Vector256.Load(x + h + j);
+                            var cv = Vector256.Load(c + j); var sv = Vector256.Load(s + j) * sg;
+                            (x1 * cv - x2 * sv).Store(x + j); (x2 * cv + x1 * sv).Store(x + h + j);
+                        }
+                    }
+                    for (; j < h; j++)
+                    {
+                        float x1 = x[j], x2 = x[h + j], cv = c[j], sv = s[j] * Sign;
+                        x[j] = x1 * cv - x2 * sv; x[h + j] = x2 * cv + x1 * sv;
+                    }
+                }
+            }
+        }
+    }
+
     // ------------------------------------------------------------------ LM head + cross-entropy
 
     /// <summary>
     /// Mean cross-entropy of logits z = cap·tanh((h·Wᵀ)/cap) (or h·Wᵀ when cap = 0) against targets, built
     /// <paramref name="chunkRows"/> rows at a time into <paramref name="logits"/> (chunkRows, V). With dh/dW not null,
-    /// accumulates dh += s·dz·W and dW += s·dzᵀ·h for s = gradScale/count. Targets equal to
+    /// accumulates dh += s·dz·W and dW += s·dzᵀ·h for s = gradScale/count. With <paramref name="Wbf16"/> (a bf16
+    /// copy of W) the two products with W read it instead. Targets equal to
     /// <paramref name="ignore"/> are not counted. <paramref name="rowLoss"/> holds chunkRows floats.
     /// </summary>
-    public static float LmHeadLoss(float* dh, float* dW, float* h, float* W, int* targets, int BT, int C, int V,
+    public static float LmHeadLoss(float* dh, float* dW, float* h, float* W, ushort* Wbf16, int* targets, int BT, int C, int V,
         float cap, float gradScale, int ignore, float* logits, float* rowLoss, int chunkRows)
     {
         int count = 0;
@@ -152,7 +283,8 @@ internal static unsafe class ModelKernels
         for (int r0 = 0; r0 < BT; r0 += chunkRows)
         {
             int rows = Math.Min(chunkRows, BT - r0);
-            Gemm.Run(false, true, rows, V, C, h + (long)r0 * C, C, W, C, logits, V, false); // (rows, V)
+            if (Wbf16 != null) Gemm.RunBf16B(false, true, rows, V, C, h + (long)r0 * C, C, Wbf16, C, logits, V, false);
+            else Gemm.Run(false, true, rows, V, C, h + (long)r0 * C, C, W, C, logits, V, false); // (rows, V)
             var body = new CeBody
             {
                 Logits = logits, Loss = rowLoss, Targets = targets + r0, V = V, Ignore = ignore, Cap = cap,
@@ -161,7 +293,8 @@ internal static unsafe class ModelKernels
             WorkerPool.For(rows, 1, ref body);
             for (int r = 0; r < rows; r++) total += rowLoss[r];
             if (!grads) continue;
-            Gemm.Run(false, false, rows, C, V, logits, V, W, C, dh + (long)r0 * C, C, true); // dh (rows, C)
+            if (Wbf16 != null) Gemm.RunBf16B(false, false, rows, C, V, logits, V, Wbf16, C, dh + (long)r0 * C, C, true);
+            else Gemm.Run(false, false, rows, C, V, logits, V, W, C, dh + (long)r0 * C, C, true); // dh (rows, C)
             Gemm.Run(true, false, V, C, rows, logits, V, h + (long)r0 * C, C, dW, C, true);  // dW (V, C)
         }
         return (float)(total / count);

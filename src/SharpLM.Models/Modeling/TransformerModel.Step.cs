@@ -6,6 +6,7 @@
 using SharpLM.Models.Config;
 using SharpLM.Tensors;
 using SharpLM.Tensors.Kernels;
+using SharpLM.Tensors.Threading;
 
 namespace SharpLM.Models.Modeling;
 
@@ -24,39 +25,44 @@ public sealed unsafe partial class TransformerModel
     /// <inheritdoc />
     public float ForwardBackward(ReadOnlySpan<int> tokens, int batch, int seq, float gradScale)
     {
+        StepProfile.Start();
         var a = Prepare(tokens, batch, seq, withTargets: true);
         int B = batch, T = seq, BT = B * T;
+        RefreshBf16(); StepProfile.Mark(StepPhase.Other);
         Forward(a, B, T);
-        ModelKernels.Zero(a.DLn, (long)BT * C);
-        float loss = ModelKernels.LmHeadLoss(a.DLn, G(HeadOffset), a.Lnf, W(HeadOffset), a.Targets, BT, C, V,
-            (float)_cfg.LogitSoftcap, gradScale, ILanguageModel.IgnoreIndex, a.Logits, a.RowLoss, a.Chunk);
+        ModelKernels.Zero(a.DLn, (long)BT * C); StepProfile.Mark(StepPhase.Other);
+        float loss = ModelKernels.LmHeadLoss(a.DLn, G(HeadOffset), a.Lnf, W(HeadOffset), Wb(HeadOffset), a.Targets, BT, C, V,
+            (float)_cfg.LogitSoftcap, gradScale, ILanguageModel.IgnoreIndex, a.Logits, a.RowLoss, a.Chunk); StepProfile.Mark(StepPhase.LmHead);
         if (float.IsNaN(loss) && !HasTargets(a.Targets, BT)) return loss;
 
         // final norm: DRes = ∂/∂x_L
-        ModelKernels.Zero(a.DRes, (long)BT * C);
+        ModelKernels.Zero(a.DRes, (long)BT * C); StepProfile.Mark(StepPhase.Other);
         float* xL = a.Layers[L - 1].Res3;
         if (_gpt2) Norms.LayerNormBackward(a.DRes, G(_lnfW), G(_lnfB), a.DLn, xL, W(_lnfW), a.LnfMean, a.LnfRstd, BT, C);
-        else Norms.RmsNormBackward(a.DRes, G(_lnfW), a.DLn, xL, W(_lnfW), a.LnfRstd, BT, C);
+        else Norms.RmsNormBackward(a.DRes, G(_lnfW), a.DLn, xL, W(_lnfW), a.LnfRstd, BT, C); StepProfile.Mark(StepPhase.Norms);
 
         for (int l = L - 1; l >= 0; l--)
         {
             float* x = l == 0 ? a.X0 : a.Layers[l - 1].Res3;
             if (_checkpoint) LayerForward(l, ref a.Layers[l], x, B, T);
-            LayerBackward(l, ref a.Layers[l], a, x, B, T);
+            LayerBackward(l, ref a.Layers[l], a, x, B, T, gradScale);
         }
 
-        Embedding.Backward(G(_wte), a.DRes, a.Inputs, BT, C, Vp);
-        if (_wpe >= 0) ModelKernels.PositionsBackward(G(_wpe), a.DRes, B, T, C);
+        Embedding.Backward(G(_wte), a.DRes, a.Inputs, BT, C, Vp); StepProfile.Mark(StepPhase.Embedding);
+        if (_wpe >= 0) ModelKernels.PositionsBackward(G(_wpe), a.DRes, B, T, C); StepProfile.Mark(StepPhase.Embedding);
         return loss;
     }
 
     /// <inheritdoc />
     public float Loss(ReadOnlySpan<int> tokens, int batch, int seq)
     {
+        StepProfile.Start();
         var a = Prepare(tokens, batch, seq, withTargets: true);
+        RefreshBf16();
         Forward(a, batch, seq);
-        return ModelKernels.LmHeadLoss(null, null, a.Lnf, W(HeadOffset), a.Targets, batch * seq, C, V,
-            (float)_cfg.LogitSoftcap, 0f, ILanguageModel.IgnoreIndex, a.Logits, a.RowLoss, a.Chunk);
+        float loss = ModelKernels.LmHeadLoss(null, null, a.Lnf, W(HeadOffset), Wb(HeadOffset), a.Targets, batch * seq, C, V,
+            (float)_cfg.LogitSoftcap, 0f, ILanguageModel.IgnoreIndex, a.Logits, a.RowLoss, a.Chunk); StepProfile.Mark(StepPhase.LmHead);
+        return loss;
     }
 
     /// <inheritdoc />
@@ -65,10 +71,11 @@ public sealed unsafe partial class TransformerModel
         int BT = batch * seq;
         if (logits.Length != (long)BT * V) throw new ArgumentException($"logits: destination has {logits.Length} floats, (batch {batch}, seq {seq}, vocab {V}) needs {(long)BT * V}");
         var a = Prepare(inputs, batch, seq, withTargets: false);
+        RefreshBf16();
         Forward(a, batch, seq);
         fixed (float* z = logits)
         {
-            Gemm.Run(false, true, BT, V, C, a.Lnf, C, W(HeadOffset), C, z, V, false); // (BT, V)
+            MatW(false, true, BT, V, C, a.Lnf, C, HeadOffset, C, z, V, false); // (BT, V)
             float cap = (float)_cfg.LogitSoftcap;
             if (cap > 0) for (long i = 0; i < (long)BT * V; i++) z[i] = cap * MathF.Tanh(z[i] / cap);
         }
@@ -109,173 +116,277 @@ public sealed unsafe partial class TransformerModel
     private void Forward(Acts a, int B, int T)
     {
         int BT = B * T;
-        Embedding.Forward(a.X0, a.Inputs, W(_wte), BT, C, Vp); // (BT, C)
-        if (_wpe >= 0) ModelKernels.AddPositions(a.X0, W(_wpe), B, T, C);
+        Embedding.Forward(a.X0, a.Inputs, W(_wte), BT, C, Vp); StepProfile.Mark(StepPhase.Embedding); // (BT, C)
+        if (_wpe >= 0) ModelKernels.AddPositions(a.X0, W(_wpe), B, T, C); StepProfile.Mark(StepPhase.Embedding);
         for (int l = 0; l < L; l++)
             LayerForward(l, ref a.Layers[l], l == 0 ? a.X0 : a.Layers[l - 1].Res3, B, T);
         float* xL = a.Layers[L - 1].Res3;
         float eps = (float)_cfg.NormEps;
         if (_gpt2) Norms.LayerNormForward(a.Lnf, a.LnfMean, a.LnfRstd, xL, W(_lnfW), W(_lnfB), BT, C, eps);
-        else Norms.RmsNormForward(a.Lnf, a.LnfRstd, xL, W(_lnfW), BT, C, eps);
+        else Norms.RmsNormForward(a.Lnf, a.LnfRstd, xL, W(_lnfW), BT, C, eps); StepProfile.Mark(StepPhase.Norms);
     }
 
-    // y (BT, out) (= or +=) x (BT, in) · Wᵀ for a Linear weight W (out, in).
-    private static void Linear(float* x, float* w, float* y, int BT, int outF, int inF, bool acc) =>
-        Gemm.Run(false, true, BT, outF, inF, x, inF, w, inF, y, outF, acc);
+    /// <summary>
+    /// Run the weight GEMMs on bf16 copies of the weights (refreshed from the f32 master weights at the start of
+    /// every forward; activations, gradients and accumulation stay f32). Halves the weight traffic of the
+    /// GEMMs; the results differ from f32 by the bf16 rounding of the weights (relative 2⁻⁹).
+    /// </summary>
+    public bool UseBf16
+    {
+        get => _bf16 != null;
+        set
+        {
+            if (value == UseBf16) return;
+            if (value) _bf16 = new NativeBuffer(Math.Max(2, _values.Length * 2));
+            else { _bf16!.Dispose(); _bf16 = null; }
+        }
+    }
+    private NativeBuffer? _bf16;
+
+    private void RefreshBf16()
+    {
+        if (_bf16 == null) return;
+        var body = new NarrowBody { Src = _values.Data, Dst = (ushort*)_bf16.Pointer, N = _values.Length };
+        WorkerPool.For((int)((_values.Length + NarrowBlock - 1) / NarrowBlock), 1, ref body);
+    }
+
+    private const int NarrowBlock = 1 << 16;
+
+    private struct NarrowBody : IParallelBody
+    {
+        public float* Src; public ushort* Dst; public long N;
+        public readonly void Execute(int start, int end)
+        {
+            long a = (long)start * NarrowBlock, b = Math.Min(N, (long)end * NarrowBlock);
+            BFloat16Convert.FromFloat(Src + a, Dst + a, b - a);
+        }
+    }
+
+    private ushort* Wb(long off) => _bf16 == null ? null : (ushort*)_bf16.Pointer + off;
+
+    // C (= or +=) op(A)·op(W) for the weight at offset w (its bf16 copy in bf16 mode).
+    private void MatW(bool transA, bool transB, int M, int N, int K, float* A, int lda, long w, int ldb, float* Cm, int ldc, bool acc)
+    {
+        if (_bf16 != null) Gemm.RunBf16B(transA, transB, M, N, K, A, lda, Wb(w), ldb, Cm, ldc, acc);
+        else Gemm.Run(transA, transB, M, N, K, A, lda, W(w), ldb, Cm, ldc, acc);
+    }
+
+    // y (BT, out) (= or +=) x (BT, in) · Wᵀ for a Linear weight W (out, in) at offset w.
+    private void LinearW(float* x, long w, float* y, int BT, int outF, int inF, bool acc) =>
+        MatW(false, true, BT, outF, inF, x, inF, w, inF, y, outF, acc);
+
+    // Without QK-norm, q, k and v are column blocks of one fused projection (BT, C + 2·KV) — GPT-2's c_attn is
+    // (C, 3C) and Llama's q/k/v_proj are consecutive rows of the flat buffer — so one GEMM computes all
+    // three and attention reads them with row stride QKVW. With QK-norm they are separate dense buffers.
+    private int QkvW => C + 2 * KV;
+    private bool FusedQkv => !_cfg.QkNorm;
 
     private void LayerForward(int l, ref LayerActs a, float* x, int B, int T)
     {
         ref var o = ref _layers[l];
-        int BT = B * T;
+        int BT = B * T, QW = QkvW;
         float eps = (float)_cfg.NormEps;
         // ---- attention
         if (_gpt2) Norms.LayerNormForward(a.Ln1, a.Ln1Mean, a.Ln1Rstd, x, W(o.Ln1W), W(o.Ln1B), BT, C, eps);
         else Norms.RmsNormForward(a.Ln1, a.Ln1Rstd, x, W(o.Ln1W), BT, C, eps);
-        if (_gpt2)
+        StepProfile.Mark(StepPhase.Norms);
+        float* q, k, v; int ldq, ldk;
+        if (FusedQkv)
         {
-            // c_attn (C, 3C) split by columns into q, k, v (BT, C) each: no copy, three GEMMs with ldb = 3C.
-            for (int j = 0; j < 3; j++)
+            if (_gpt2)
             {
-                float* y = j == 0 ? a.QRaw : j == 1 ? a.KRaw : a.V;
-                ModelKernels.InitRows(y, null, W(o.QkvB) + j * C, BT, C, C);
-                Gemm.Run(false, false, BT, C, C, a.Ln1, C, W(o.QkvW) + j * C, 3 * C, y, C, true);
+                ModelKernels.InitRows(a.Qkv, null, W(o.QkvB), BT, QW, QW); StepProfile.Mark(StepPhase.Other);
+                MatW(false, false, BT, QW, C, a.Ln1, C, o.QkvW, QW, a.Qkv, QW, true); // (BT, 3C)
             }
+            else LinearW(a.Ln1, o.QW, a.Qkv, BT, QW, C, false);                          // (BT, C + 2KV)
+            StepProfile.Mark(StepPhase.GemmForward);
+            q = a.Qkv; k = a.Qkv + C; v = a.Qkv + C + KV; ldq = ldk = QW;
         }
         else
         {
-            Linear(a.Ln1, W(o.QW), a.QRaw, BT, C, C, false);   // (B, T, NH, HS)
-            Linear(a.Ln1, W(o.KW), a.KRaw, BT, KV, C, false);  // (B, T, NKV, HS)
-            Linear(a.Ln1, W(o.VW), a.V, BT, KV, C, false);
-        }
-        if (_cfg.QkNorm) // per-head RMSNorm over HS (rows of HS channels), before RoPE
-        {
+            if (_gpt2)
+            {
+                for (int j = 0; j < 3; j++) // c_attn split by columns (ldb = 3C) into dense q, k, v
+                {
+                    float* y = j == 0 ? a.QRaw : j == 1 ? a.KRaw : a.V;
+                    ModelKernels.InitRows(y, null, W(o.QkvB) + j * C, BT, C, C);
+                    MatW(false, false, BT, C, C, a.Ln1, C, o.QkvW + j * C, 3 * C, y, C, true);
+                }
+            }
+            else
+            {
+                LinearW(a.Ln1, o.QW, a.QRaw, BT, C, C, false);   // (B, T, NH, HS)
+                LinearW(a.Ln1, o.KW, a.KRaw, BT, KV, C, false);  // (B, T, NKV, HS)
+                LinearW(a.Ln1, o.VW, a.V, BT, KV, C, false);
+            }
+            StepProfile.Mark(StepPhase.GemmForward);
+            // per-head RMSNorm over HS, before RoPE
             Norms.RmsNormForward(a.Q, a.QRstd, a.QRaw, W(o.QNorm), BT * NH, HS, eps);
             Norms.RmsNormForward(a.K, a.KRstd, a.KRaw, W(o.KNorm), BT * NKV, HS, eps);
+            StepProfile.Mark(StepPhase.Norms);
+            q = a.Q; k = a.K; v = a.V; ldq = C; ldk = KV;
         }
-        if (!_gpt2)
+        if (_ropeCos != null)
         {
-            if (_ropeCos != null)
-            {
-                Rope.Forward(a.Q, a.Q, _ropeCos, _ropeSin, B, T, NH, HS, RopeStyle.RotateHalf);
-                Rope.Forward(a.K, a.K, _ropeCos, _ropeSin, B, T, NKV, HS, RopeStyle.RotateHalf);
-            }
+            ModelKernels.RopeInPlace(q, ldq, B, T, NH, HS, _ropeCos, _ropeSin, 1f);
+            ModelKernels.RopeInPlace(k, ldk, B, T, NKV, HS, _ropeCos, _ropeSin, 1f);
+            StepProfile.Mark(StepPhase.Other);
         }
-        CausalAttention.Forward(a.Att, a.Lse, a.Q, a.K, a.V, B, T, NH, NKV, HS, _slopes); // (B, T, NH, HS), lse (B, NH, T)
-        ModelKernels.InitRows(a.Res2, x, _gpt2 ? W(o.OB) : null, BT, C, C);
-        if (_gpt2) Gemm.Run(false, false, BT, C, C, a.Att, C, W(o.OW), C, a.Res2, C, true);
-        else Linear(a.Att, W(o.OW), a.Res2, BT, C, C, true);
+        CausalAttention.Forward(a.Att, a.Lse, q, ldq, k, ldk, v, ldk, B, T, NH, NKV, HS, _slopes); // (B, T, NH, HS), lse (B, NH, T)
+        StepProfile.Mark(StepPhase.AttentionForward);
+        ModelKernels.InitRows(a.Res2, x, _gpt2 ? W(o.OB) : null, BT, C, C); StepProfile.Mark(StepPhase.Other);
+        if (_gpt2) MatW(false, false, BT, C, C, a.Att, C, o.OW, C, a.Res2, C, true);
+        else LinearW(a.Att, o.OW, a.Res2, BT, C, C, true);
+        StepProfile.Mark(StepPhase.GemmForward);
 
         // ---- MLP
-        if (_gpt2)
+        if (_gpt2) Norms.LayerNormForward(a.Ln2, a.Ln2Mean, a.Ln2Rstd, a.Res2, W(o.Ln2W), W(o.Ln2B), BT, C, eps);
+        else Norms.RmsNormForward(a.Ln2, a.Ln2Rstd, a.Res2, W(o.Ln2W), BT, C, eps);
+        StepProfile.Mark(StepPhase.Norms);
+        ModelKernels.InitRows(a.Res3, a.Res2, _gpt2 ? W(o.DownB) : null, BT, C, C);
+        if (_gpt2) ModelKernels.InitRows(a.H1, null, W(o.FcB), BT, I, I);
+        StepProfile.Mark(StepPhase.Other);
+        if (_experts > 0)
         {
-            Norms.LayerNormForward(a.Ln2, a.Ln2Mean, a.Ln2Rstd, a.Res2, W(o.Ln2W), W(o.Ln2B), BT, C, eps);
-            ModelKernels.InitRows(a.H1, null, W(o.FcB), BT, I, I);
-            Gemm.Run(false, false, BT, I, C, a.Ln2, C, W(o.FcW), I, a.H1, I, true);   // (BT, I)
-            Activations.GeluForward(a.H2, a.H1, (long)BT * I);
-            ModelKernels.InitRows(a.Res3, a.Res2, W(o.DownB), BT, C, C);
-            Gemm.Run(false, false, BT, C, I, a.H2, I, W(o.DownW), C, a.Res3, C, true); // (BT, C)
+            MoeForward(l, ref a, BT);
+        }
+        else if (_gpt2)
+        {
+            MatW(false, false, BT, I, C, a.Ln2, C, o.FcW, I, a.H1, I, true); StepProfile.Mark(StepPhase.GemmForward); // (BT, I)
+            Activations.GeluForward(a.H2, a.H1, (long)BT * I); StepProfile.Mark(StepPhase.Activations);
+            MatW(false, false, BT, C, I, a.H2, I, o.DownW, C, a.Res3, C, true); StepProfile.Mark(StepPhase.GemmForward); // (BT, C)
         }
         else
         {
-            Norms.RmsNormForward(a.Ln2, a.Ln2Rstd, a.Res2, W(o.Ln2W), BT, C, eps);
-            Linear(a.Ln2, W(o.FcW), a.H1, BT, I, C, false);  // gate (BT, I)
-            Linear(a.Ln2, W(o.UpW), a.H2, BT, I, C, false);  // up (BT, I)
-            Activations.SwiGluForward(a.H3, a.H1, a.H2, (long)BT * I);
-            ModelKernels.InitRows(a.Res3, a.Res2, null, BT, C, C);
-            Linear(a.H3, W(o.DownW), a.Res3, BT, C, I, true);
+            LinearW(a.Ln2, o.FcW, a.H1, BT, 2 * I, C, false); StepProfile.Mark(StepPhase.GemmForward); // gate|up (BT, 2I)
+            ModelKernels.SwiGluForward(a.H2, a.H1, BT, I); StepProfile.Mark(StepPhase.Activations);        // (BT, I)
+            LinearW(a.H2, o.DownW, a.Res3, BT, C, I, true); StepProfile.Mark(StepPhase.GemmForward);
         }
     }
 
     // On entry a.DRes = ∂loss/∂(block output); on exit ∂loss/∂(block input x).
-    private void LayerBackward(int l, ref LayerActs s, Acts a, float* x, int B, int T)
+    private void LayerBackward(int l, ref LayerActs s, Acts a, float* x, int B, int T, float gradScale)
     {
         ref var o = ref _layers[l];
-        int BT = B * T;
+        int BT = B * T, QW = QkvW;
         float* dres = a.DRes;
-        // ---- MLP
-        if (_gpt2)
+        // ---- MLP: DLn = ∂/∂ln2
+        if (_experts > 0)
         {
-            ModelKernels.ColSum(G(o.DownB), dres, BT, C, C);
+            MoeBackward(l, ref s, a, BT, gradScale);
+        }
+        else if (_gpt2)
+        {
+            ModelKernels.ColSum(G(o.DownB), dres, BT, C, C); StepProfile.Mark(StepPhase.Other);
             Gemm.Run(true, false, I, C, BT, s.H2, I, dres, C, G(o.DownW), C, true);   // dW (I, C) += h2ᵀ·dres
-            Gemm.Run(false, true, BT, I, C, dres, C, W(o.DownW), C, a.DH2, I, false); // dh2 (BT, I)
-            ModelKernels.Zero(a.DH1, (long)BT * I);
-            Activations.GeluBackward(a.DH1, s.H1, a.DH2, (long)BT * I);
-            ModelKernels.ColSum(G(o.FcB), a.DH1, BT, I, I);
+            MatW(false, true, BT, I, C, dres, C, o.DownW, C, a.DH2, I, false); // dh2 (BT, I)
+            StepProfile.Mark(StepPhase.GemmBackward);
+            ModelKernels.GeluBackward(a.DH1, s.H1, a.DH2, BT, I, I); StepProfile.Mark(StepPhase.Activations);
+            ModelKernels.ColSum(G(o.FcB), a.DH1, BT, I, I); StepProfile.Mark(StepPhase.Other);
             Gemm.Run(true, false, C, I, BT, s.Ln2, C, a.DH1, I, G(o.FcW), I, true);   // dW (C, I)
-            Gemm.Run(false, true, BT, C, I, a.DH1, I, W(o.FcW), I, a.DLn, C, false);  // dln2 (BT, C)
-            Norms.LayerNormBackward(dres, G(o.Ln2W), G(o.Ln2B), a.DLn, s.Res2, W(o.Ln2W), s.Ln2Mean, s.Ln2Rstd, BT, C);
+            MatW(false, true, BT, C, I, a.DH1, I, o.FcW, I, a.DLn, C, false);  // dln2 (BT, C)
+            StepProfile.Mark(StepPhase.GemmBackward);
         }
         else
         {
-            Gemm.Run(true, false, C, I, BT, dres, C, s.H3, I, G(o.DownW), I, true);    // dW (C, I) += dresᵀ·h3
-            Gemm.Run(false, false, BT, I, C, dres, C, W(o.DownW), I, a.DH3, I, false); // dh3 (BT, I)
-            ModelKernels.Zero(a.DH1, (long)BT * I);
-            ModelKernels.Zero(a.DH2, (long)BT * I);
-            Activations.SwiGluBackward(a.DH1, a.DH2, s.H1, s.H2, a.DH3, (long)BT * I);
-            Gemm.Run(true, false, I, C, BT, a.DH1, I, s.Ln2, C, G(o.FcW), C, true);    // dgate (I, C)
-            Gemm.Run(true, false, I, C, BT, a.DH2, I, s.Ln2, C, G(o.UpW), C, true);    // dup (I, C)
-            Gemm.Run(false, false, BT, C, I, a.DH1, I, W(o.FcW), C, a.DLn, C, false);  // dln2 (BT, C)
-            Gemm.Run(false, false, BT, C, I, a.DH2, I, W(o.UpW), C, a.DLn, C, true);
-            Norms.RmsNormBackward(dres, G(o.Ln2W), a.DLn, s.Res2, W(o.Ln2W), s.Ln2Rstd, BT, C);
+            Gemm.Run(true, false, C, I, BT, dres, C, s.H2, I, G(o.DownW), I, true);    // dW (C, I) += dresᵀ·h
+            MatW(false, false, BT, I, C, dres, C, o.DownW, I, a.DH2, I, false); // dh (BT, I)
+            StepProfile.Mark(StepPhase.GemmBackward);
+            ModelKernels.SwiGluBackward(a.DH1, s.H1, a.DH2, BT, I); StepProfile.Mark(StepPhase.Activations); // d(gate|up) (BT, 2I)
+            Gemm.Run(true, false, 2 * I, C, BT, a.DH1, 2 * I, s.Ln2, C, G(o.FcW), C, true);   // d[gate; up] (2I, C)
+            MatW(false, false, BT, C, 2 * I, a.DH1, 2 * I, o.FcW, C, a.DLn, C, false); // dln2 (BT, C)
+            StepProfile.Mark(StepPhase.GemmBackward);
         }
+        if (_gpt2) Norms.LayerNormBackward(dres, G(o.Ln2W), G(o.Ln2B), a.DLn, s.Res2, W(o.Ln2W), s.Ln2Mean, s.Ln2Rstd, BT, C);
+        else Norms.RmsNormBackward(dres, G(o.Ln2W), a.DLn, s.Res2, W(o.Ln2W), s.Ln2Rstd, BT, C);
+        StepProfile.Mark(StepPhase.Norms);
 
         // ---- attention
         if (_gpt2)
         {
-            ModelKernels.ColSum(G(o.OB), dres, BT, C, C);
+            ModelKernels.ColSum(G(o.OB), dres, BT, C, C); StepProfile.Mark(StepPhase.Other);
             Gemm.Run(true, false, C, C, BT, s.Att, C, dres, C, G(o.OW), C, true);      // dW (C, C) += attᵀ·dres
-            Gemm.Run(false, true, BT, C, C, dres, C, W(o.OW), C, a.DAtt, C, false);   // datt (BT, C)
+            MatW(false, true, BT, C, C, dres, C, o.OW, C, a.DAtt, C, false);   // datt (BT, C)
         }
         else
         {
             Gemm.Run(true, false, C, C, BT, dres, C, s.Att, C, G(o.OW), C, true);      // dW (C, C) += dresᵀ·att
-            Gemm.Run(false, false, BT, C, C, dres, C, W(o.OW), C, a.DAtt, C, false);  // datt (BT, C)
+            MatW(false, false, BT, C, C, dres, C, o.OW, C, a.DAtt, C, false);  // datt (BT, C)
         }
-        CausalAttention.Backward(a.DQ, a.DK, a.DV, a.DAtt, s.Q, s.K, s.V, s.Att, s.Lse, B, T, NH, NKV, HS, _slopes);
-        // back through RoPE and QK-norm to the projection outputs
-        float* dq = a.DQ, dk = a.DK;
-        if (_ropeCos != null)
+        StepProfile.Mark(StepPhase.GemmBackward);
+        float* q, k, v, dq, dk, dv; int ldq, ldk;
+        if (FusedQkv)
         {
-            ModelKernels.Zero(a.DQPre, (long)BT * C);
-            ModelKernels.Zero(a.DKPre, (long)BT * KV);
-            Rope.Backward(a.DQPre, dq, _ropeCos, _ropeSin, B, T, NH, HS, RopeStyle.RotateHalf);
-            Rope.Backward(a.DKPre, dk, _ropeCos, _ropeSin, B, T, NKV, HS, RopeStyle.RotateHalf);
-            dq = a.DQPre; dk = a.DKPre;
-        }
-        if (_cfg.QkNorm)
-        {
-            ModelKernels.Zero(a.DQN, (long)BT * C);
-            ModelKernels.Zero(a.DKN, (long)BT * KV);
-            Norms.RmsNormBackward(a.DQN, G(o.QNorm), dq, s.QRaw, W(o.QNorm), s.QRstd, BT * NH, HS);
-            Norms.RmsNormBackward(a.DKN, G(o.KNorm), dk, s.KRaw, W(o.KNorm), s.KRstd, BT * NKV, HS);
-            dq = a.DQN; dk = a.DKN;
-        }
-        if (_gpt2)
-        {
-            for (int j = 0; j < 3; j++)
-            {
-                float* dy = j == 0 ? dq : j == 1 ? dk : a.DV;
-                ModelKernels.ColSum(G(o.QkvB) + j * C, dy, BT, C, C);
-                Gemm.Run(true, false, C, C, BT, s.Ln1, C, dy, C, G(o.QkvW) + j * C, 3 * C, true);     // dW[:, jC:(j+1)C]
-                Gemm.Run(false, true, BT, C, C, dy, C, W(o.QkvW) + j * C, 3 * C, a.DLn, C, j > 0);   // dln1 (BT, C)
-            }
-            Norms.LayerNormBackward(dres, G(o.Ln1W), G(o.Ln1B), a.DLn, x, W(o.Ln1W), s.Ln1Mean, s.Ln1Rstd, BT, C);
+            q = s.Qkv; k = s.Qkv + C; v = s.Qkv + C + KV; ldq = ldk = QW;
+            dq = a.DQkv; dk = a.DQkv + C; dv = a.DQkv + C + KV;
         }
         else
         {
-            Gemm.Run(true, false, C, C, BT, dq, C, s.Ln1, C, G(o.QW), C, true);       // dWq (C, C)
-            Gemm.Run(true, false, KV, C, BT, dk, KV, s.Ln1, C, G(o.KW), C, true);     // dWk (KV, C)
-            Gemm.Run(true, false, KV, C, BT, a.DV, KV, s.Ln1, C, G(o.VW), C, true);   // dWv (KV, C)
-            Gemm.Run(false, false, BT, C, C, dq, C, W(o.QW), C, a.DLn, C, false);     // dln1 (BT, C)
-            Gemm.Run(false, false, BT, C, KV, dk, KV, W(o.KW), C, a.DLn, C, true);
-            Gemm.Run(false, false, BT, C, KV, a.DV, KV, W(o.VW), C, a.DLn, C, true);
-            Norms.RmsNormBackward(dres, G(o.Ln1W), a.DLn, x, W(o.Ln1W), s.Ln1Rstd, BT, C);
+            q = s.Q; k = s.K; v = s.V; ldq = C; ldk = KV;
+            dq = a.DQkv; dk = dq + (long)BT * C; dv = dk + (long)BT * KV;
         }
+        CausalAttention.Backward(dq, dk, dv, a.DAtt, q, ldq, k, ldk, v, ldk, s.Att, s.Lse, B, T, NH, NKV, HS, _slopes);
+        StepProfile.Mark(StepPhase.AttentionBackward);
+        if (_ropeCos != null) // the inverse rotation, in place
+        {
+            ModelKernels.RopeInPlace(dq, ldq, B, T, NH, HS, _ropeCos, _ropeSin, -1f);
+            ModelKernels.RopeInPlace(dk, ldk, B, T, NKV, HS, _ropeCos, _ropeSin, -1f);
+            StepProfile.Mark(StepPhase.Other);
+        }
+        if (FusedQkv)
+        {
+            if (_gpt2)
+            {
+                ModelKernels.ColSum(G(o.QkvB), a.DQkv, BT, QW, QW); StepProfile.Mark(StepPhase.Other);
+                Gemm.Run(true, false, C, QW, BT, s.Ln1, C, a.DQkv, QW, G(o.QkvW), QW, true);  // dW (C, 3C)
+                MatW(false, true, BT, C, QW, a.DQkv, QW, o.QkvW, QW, a.DLn, C, false); // dln1 (BT, C)
+            }
+            else
+            {
+                Gemm.Run(true, false, QW, C, BT, a.DQkv, QW, s.Ln1, C, G(o.QW), C, true);     // d[q; k; v]_proj (C + 2KV, C)
+                MatW(false, false, BT, C, QW, a.DQkv, QW, o.QW, C, a.DLn, C, false);   // dln1 (BT, C)
+            }
+            StepProfile.Mark(StepPhase.GemmBackward);
+        }
+        else
+        {
+            ModelKernels.Zero(a.DQN, (long)BT * C);
+            ModelKernels.Zero(a.DKN, (long)BT * KV);
+            StepProfile.Mark(StepPhase.Other);
+            Norms.RmsNormBackward(a.DQN, G(o.QNorm), dq, s.QRaw, W(o.QNorm), s.QRstd, BT * NH, HS);
+            Norms.RmsNormBackward(a.DKN, G(o.KNorm), dk, s.KRaw, W(o.KNorm), s.KRstd, BT * NKV, HS);
+            StepProfile.Mark(StepPhase.Norms);
+            if (_gpt2)
+            {
+                for (int j = 0; j < 3; j++)
+                {
+                    float* dy = j == 0 ? a.DQN : j == 1 ? a.DKN : dv;
+                    ModelKernels.ColSum(G(o.QkvB) + j * C, dy, BT, C, C);
+                    Gemm.Run(true, false, C, C, BT, s.Ln1, C, dy, C, G(o.QkvW) + j * C, 3 * C, true);     // dW[:, jC:(j+1)C]
+                    MatW(false, true, BT, C, C, dy, C, o.QkvW + j * C, 3 * C, a.DLn, C, j > 0);   // dln1 (BT, C)
+                }
+            }
+            else
+            {
+                Gemm.Run(true, false, C, C, BT, a.DQN, C, s.Ln1, C, G(o.QW), C, true);     // dWq (C, C)
+                Gemm.Run(true, false, KV, C, BT, a.DKN, KV, s.Ln1, C, G(o.KW), C, true);   // dWk (KV, C)
+                Gemm.Run(true, false, KV, C, BT, dv, KV, s.Ln1, C, G(o.VW), C, true);      // dWv (KV, C)
+                MatW(false, false, BT, C, C, a.DQN, C, o.QW, C, a.DLn, C, false);   // dln1 (BT, C)
+                MatW(false, false, BT, C, KV, a.DKN, KV, o.KW, C, a.DLn, C, true);
+                MatW(false, false, BT, C, KV, dv, KV, o.VW, C, a.DLn, C, true);
+            }
+            StepProfile.Mark(StepPhase.GemmBackward);
+        }
+        if (_gpt2) Norms.LayerNormBackward(dres, G(o.Ln1W), G(o.Ln1B), a.DLn, x, W(o.Ln1W), s.Ln1Mean, s.Ln1Rstd, BT, C);
+        else Norms.RmsNormBackward(dres, G(o.Ln1W), a.DLn, x, W(o.Ln1W), s.Ln1Rstd, BT, C);
+        StepProfile.Mark(StepPhase.Norms);
     }
 
     private struct LayerActs
     {
-        public float* Ln1, Ln1Mean, Ln1Rstd, QRaw, KRaw, QRstd, KRstd, Q, K, V, Att, Lse, Res2, Ln2, Ln2Mean, Ln2Rstd, H1, H2, H3, Res3;
+        // fused path: Qkv (BT, C + 2KV); QK-norm path: QRaw, KRaw → Q, K (dense) and V (dense)
+        public float* Ln1, Ln1Mean, Ln1Rstd, Qkv, QRaw, KRaw, QRstd, KRstd, Q, K, V, Att, Lse, Res2, Ln2, Ln2Mean, Ln2Rstd, H1, H2, Res3;
+        public MoeActs Moe;
     }
 
     // Every buffer of a step, carved from one allocation sized for (B, T). With activation checkpointing all
@@ -287,30 +398,43 @@ public sealed unsafe partial class TransformerModel
         private readonly NativeBuffer _buf;
         public readonly int* Inputs, Targets;
         public readonly float* X0, Lnf, LnfMean, LnfRstd, Logits, RowLoss;
-        public readonly float* DRes, DLn, DQ, DK, DV, DAtt, DH1, DH2, DH3, DQPre, DKPre, DQN, DKN;
+        public readonly float* DRes, DLn, DQkv, DAtt, DH1, DH2, DQN, DKN;
+        public readonly MoeScratch Moe;
         public readonly LayerActs[] Layers;
 
         public Acts(TransformerModel m, int B, int T)
         {
             this.B = B; this.T = T;
-            long BT = (long)B * T, C = m.C, KV = m.KV, I = m.I;
+            long BT = (long)B * T, C = m.C, KV = m.KV, I = m.I, QW = m.QkvW;
+            long h1 = m._gpt2 ? BT * I : BT * 2 * I; // GPT-2: pre-GELU; Llama: gate|up
             Chunk = (int)Math.Min(BT, LmHeadChunk);
             long total = 0;
             long Take(long n) { long off = total; total += (n + 15) & ~15L; return off; } // 64-byte aligned pieces
             long inputs = Take(BT), targets = Take(BT), x0 = Take(BT * C), lnf = Take(BT * C), lnfMean = Take(BT), lnfRstd = Take(BT);
             long logits = Take(Chunk * (long)m.V), rowLoss = Take(Chunk);
-            long dres = Take(BT * C), dln = Take(BT * C), dq = Take(BT * C), dk = Take(BT * KV), dv = Take(BT * KV), datt = Take(BT * C);
-            long dh1 = Take(BT * I), dh2 = Take(BT * I), dh3 = m._gpt2 ? -1 : Take(BT * I);
-            bool rope = m._ropeCos != null, qkn = m._cfg.QkNorm;
-            long dqPre = rope ? Take(BT * C) : -1, dkPre = rope ? Take(BT * KV) : -1;
+            long dres = Take(BT * C), dln = Take(BT * C), dqkv = Take(BT * QW), datt = Take(BT * C);
+            bool moe = m._experts > 0, qkn = m._cfg.QkNorm;
+            long dh1 = moe ? -1 : Take(h1), dh2 = moe ? -1 : Take(BT * I);
             long dqn = qkn ? Take(BT * C) : -1, dkn = qkn ? Take(BT * KV) : -1;
+            var moeScratch = moe ? MoeScratch.Plan(m, BT, Take) : default;
             int sets = m._checkpoint ? 1 : m.L;
-            var per = new long[sets, 19];
+            const int Fields = 19;
+            var per = new long[sets, Fields];
+            var moeActs = new MoeActs[sets];
             for (int l = 0; l < sets; l++)
             {
-                long[] sz = [BT * C, BT, BT, BT * C, BT * KV, BT * KV, BT * C, (long)B * m.NH * T, BT * C, BT * C, BT, BT, BT * I, BT * I, m._gpt2 ? 0 : BT * I,
-                    qkn ? BT * C : 0, qkn ? BT * KV : 0, qkn ? BT * m.NH : 0, qkn ? BT * m.NKV : 0];
-                for (int k = 0; k < sz.Length; k++) per[l, k] = Take(sz[k]);
+                long[] sz =
+                [
+                    BT * C, BT, BT,                                     // Ln1, Ln1Mean, Ln1Rstd
+                    qkn ? 0 : BT * QW,                                  // Qkv
+                    qkn ? BT * C : 0, qkn ? BT * KV : 0, qkn ? BT * m.NH : 0, qkn ? BT * m.NKV : 0, // QRaw, KRaw, QRstd, KRstd
+                    qkn ? BT * C : 0, qkn ? BT * KV : 0, qkn ? BT * KV : 0, // Q, K, V
+                    BT * C, (long)B * m.NH * T, BT * C,                 // Att, Lse, Res2
+                    BT * C, BT, BT,                                     // Ln2, Ln2Mean, Ln2Rstd
+                    moe ? 0 : h1, moe ? 0 : BT * I,                     // H1, H2
+                ];
+                for (int k = 0; k < sz.Length; k++) per[l, k] = sz[k] == 0 ? -1 : Take(sz[k]);
+                if (moe) moeActs[l] = MoeActs.Plan(m, BT, Take);
             }
             var res3 = new long[m.L];
             for (int l = 0; l < m.L; l++) res3[l] = Take(BT * C);
@@ -318,25 +442,25 @@ public sealed unsafe partial class TransformerModel
             Bytes = total * 4;
             _buf = new NativeBuffer(Bytes);
             float* p = (float*)_buf.Pointer;
+            float* P(long off) => off < 0 ? null : p + off;
             Inputs = (int*)(p + inputs); Targets = (int*)(p + targets);
             X0 = p + x0; Lnf = p + lnf; LnfMean = p + lnfMean; LnfRstd = p + lnfRstd; Logits = p + logits; RowLoss = p + rowLoss;
-            DRes = p + dres; DLn = p + dln; DQ = p + dq; DK = p + dk; DV = p + dv; DAtt = p + datt; DH1 = p + dh1; DH2 = p + dh2;
-            DH3 = dh3 < 0 ? null : p + dh3; DQPre = dqPre < 0 ? null : p + dqPre; DKPre = dkPre < 0 ? null : p + dkPre;
-            DQN = dqn < 0 ? null : p + dqn; DKN = dkn < 0 ? null : p + dkn;
+            DRes = p + dres; DLn = p + dln; DQkv = p + dqkv; DAtt = p + datt; DH1 = P(dh1); DH2 = P(dh2); DQN = P(dqn); DKN = P(dkn);
+            if (moe) Moe = moeScratch.Bind(p);
             Layers = new LayerActs[m.L];
             for (int l = 0; l < m.L; l++)
             {
                 int s = m._checkpoint ? 0 : l;
                 Layers[l] = new LayerActs
                 {
-                    Ln1 = p + per[s, 0], Ln1Mean = p + per[s, 1], Ln1Rstd = p + per[s, 2], Q = p + per[s, 3], K = p + per[s, 4], V = p + per[s, 5],
-                    Att = p + per[s, 6], Lse = p + per[s, 7], Res2 = p + per[s, 8], Ln2 = p + per[s, 9], Ln2Mean = p + per[s, 10], Ln2Rstd = p + per[s, 11],
-                    H1 = p + per[s, 12], H2 = p + per[s, 13], H3 = m._gpt2 ? null : p + per[s, 14], Res3 = p + res3[l],
+                    Ln1 = P(per[s, 0]), Ln1Mean = P(per[s, 1]), Ln1Rstd = P(per[s, 2]), Qkv = P(per[s, 3]),
+                    QRaw = P(per[s, 4]), KRaw = P(per[s, 5]), QRstd = P(per[s, 6]), KRstd = P(per[s, 7]),
+                    Q = P(per[s, 8]), K = P(per[s, 9]), V = P(per[s, 10]),
+                    Att = P(per[s, 11]), Lse = P(per[s, 12]), Res2 = P(per[s, 13]),
+                    Ln2 = P(per[s, 14]), Ln2Mean = P(per[s, 15]), Ln2Rstd = P(per[s, 16]), H1 = P(per[s, 17]), H2 = P(per[s, 18]),
+                    Res3 = p + res3[l],
+                    Moe = moe ? moeActs[s].Bind(p) : default,
                 };
-                ref var la = ref Layers[l];
-                // without QK-norm the projections write q and k directly
-                la.QRaw = qkn ? p + per[s, 15] : la.Q; la.KRaw = qkn ? p + per[s, 16] : la.K;
-                la.QRstd = qkn ? p + per[s, 17] : null; la.KRstd = qkn ? p + per[s, 18] : null;
             }
         }
 

@@ -32,7 +32,7 @@ public sealed unsafe partial class TransformerModel : ILanguageModel
     private readonly Dictionary<string, int> _index = new(StringComparer.Ordinal);
     private readonly LayerOffsets[] _layers;
     private readonly long _wte, _wpe, _lnfW, _lnfB, _lmHead; // offsets (elements) into the flat buffers; -1 = absent
-    private readonly int L, C, NH, NKV, HS, KV, I, Vp, V;
+    private readonly int L, C, NH, NKV, HS, KV, I, Vp, V, _experts, _topK;
     private readonly bool _gpt2;
     private float* _ropeCos, _ropeSin, _slopes;
     private Tensor? _ropeTables, _slopeTable;
@@ -48,6 +48,7 @@ public sealed unsafe partial class TransformerModel : ILanguageModel
         L = config.NumLayers; C = config.HiddenSize; NH = config.NumHeads; NKV = config.NumKvHeads; HS = config.HeadDim;
         KV = NKV * HS; I = config.IntermediateSize; Vp = config.PaddedVocabSize; V = config.VocabSize;
         _gpt2 = config.Style == ModelStyle.Gpt2;
+        _experts = config.NumExperts; _topK = config.ExpertsPerToken;
 
         var layout = new List<(string Name, int[] Shape, InitKind Init)>();
         long total = 0;
@@ -108,9 +109,25 @@ public sealed unsafe partial class TransformerModel : ILanguageModel
                 }
                 o.OW = Add(p + "self_attn.o_proj.weight", InitKind.Residual, C, C);
                 o.Ln2W = Add(p + "post_attention_layernorm.weight", InitKind.One, C);
-                o.FcW = Add(p + "mlp.gate_proj.weight", InitKind.Normal, I, C);
-                o.UpW = Add(p + "mlp.up_proj.weight", InitKind.Normal, I, C);
-                o.DownW = Add(p + "mlp.down_proj.weight", InitKind.Residual, C, I);
+                if (config.NumExperts > 0)
+                {
+                    // Mixtral names: router gate (E, C); expert e: w1 gate (I, C), w2 down (C, I), w3 up (I, C)
+                    o.RouterW = Add(p + "block_sparse_moe.gate.weight", InitKind.Normal, config.NumExperts, C);
+                    for (int e = 0; e < config.NumExperts; e++)
+                    {
+                        string q = $"{p}block_sparse_moe.experts.{e}.";
+                        long w1 = Add(q + "w1.weight", InitKind.Normal, I, C);
+                        Add(q + "w2.weight", InitKind.Residual, C, I);
+                        Add(q + "w3.weight", InitKind.Normal, I, C);
+                        if (e == 0) o.Experts = w1;
+                    }
+                }
+                else
+                {
+                    o.FcW = Add(p + "mlp.gate_proj.weight", InitKind.Normal, I, C);  // gate and up are consecutive:
+                    o.UpW = Add(p + "mlp.up_proj.weight", InitKind.Normal, I, C);    // one (2I, C) GEMM computes both
+                    o.DownW = Add(p + "mlp.down_proj.weight", InitKind.Residual, C, I);
+                }
             }
             _lnfW = Add("model.norm.weight", InitKind.One, C);
         }
@@ -185,7 +202,7 @@ public sealed unsafe partial class TransformerModel : ILanguageModel
 
     private struct LayerOffsets
     {
-        public long Ln1W, Ln1B, QkvW, QkvB, QW, KW, VW, QNorm, KNorm, OW, OB, Ln2W, Ln2B, FcW, FcB, UpW, DownW, DownB;
+        public long Ln1W, Ln1B, QkvW, QkvB, QW, KW, VW, QNorm, KNorm, OW, OB, Ln2W, Ln2B, FcW, FcB, UpW, DownW, DownB, RouterW, Experts;
     }
 
     // Counter-based normals (Box–Muller over two hashed uniforms per element): each element depends only on
@@ -210,6 +227,7 @@ public sealed unsafe partial class TransformerModel : ILanguageModel
         if (_disposed) return;
         _disposed = true;
         _acts?.Dispose();
+        _bf16?.Dispose();
         _values.Dispose();
         _grads.Dispose();
         _ropeTables?.Dispose();

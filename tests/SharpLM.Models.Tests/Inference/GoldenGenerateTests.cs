@@ -28,6 +28,7 @@ public sealed class GoldenGenerateTests
     [Theory]
     [InlineData("gpt2")]
     [InlineData("llama")]
+    [InlineData("llama_bpe")]
     public void GreedyTokensMatchPyTorch(string name)
     {
         var g = Load(name);
@@ -42,6 +43,7 @@ public sealed class GoldenGenerateTests
     [Theory]
     [InlineData("gpt2")]
     [InlineData("llama")]
+    [InlineData("llama_bpe")]
     public void LogitsOfEveryPositionMatchPyTorch(string name)
     {
         var g = Load(name);

@@ -36,6 +36,7 @@ public sealed class GoldenModelTests
     [InlineData("gpt2_options")]
     [InlineData("llama_options")]
     [InlineData("llama_alibi")]
+    [InlineData("mixtral")]
     public void LogitsLossAndEveryGradientMatchPyTorch(string name)
     {
         var (m, exp, tokens, B, T) = Load(name);
@@ -77,6 +78,7 @@ public sealed class GoldenModelTests
     [InlineData("llama")]
     [InlineData("gpt2_options")]
     [InlineData("llama_alibi")]
+    [InlineData("mixtral")]
     public unsafe void TenAdamWStepsMatchPyTorch(string name)
     {
         var (m, exp, tokens, B, T) = Load(name);

@@ -205,4 +205,71 @@ public sealed class TransformerModelTests : IDisposable
         var g2 = m.FlatGrads.AsSpan<float>();
         for (int i = 0; i < g1.Length; i += 97) Assert.Equal(g1[i] * 0.25f, g2[i], 1e-6f + 1e-4f * Math.Abs(g1[i]));
     }
+
+    [Theory]
+    [InlineData(ModelStyle.Gpt2)]
+    [InlineData(ModelStyle.Llama)]
+    public void ActivationCheckpointingGivesTheSameGradientsBitForBit(ModelStyle style)
+    {
+        var cfg = Tiny(style);
+        if (style == ModelStyle.Llama) cfg = cfg with { NumExperts = 4, ExpertsPerToken = 2, QkNorm = true };
+        using var m = new TransformerModel(cfg, seed: 3);
+        int B = 2, T = 8;
+        var tokens = Tokens(B, T, cfg.VocabSize, 4);
+        m.ZeroGrad();
+        float l1 = m.ForwardBackward(tokens, B, T, 1f);
+        var g1 = m.FlatGrads.AsSpan<float>().ToArray();
+        long full = m.ActivationBytes;
+        m.CheckpointActivations = true;
+        m.ZeroGrad();
+        float l2 = m.ForwardBackward(tokens, B, T, 1f);
+        Assert.Equal(l1, l2);
+        Assert.True(g1.AsSpan().SequenceEqual(m.FlatGrads.AsSpan<float>()));
+        Assert.True(m.ActivationBytes < full, $"checkpointed activations {m.ActivationBytes} B vs {full} B");
+    }
+
+    [Fact]
+    public void OptionsRoundTripThroughConfigJson()
+    {
+        var llama = Tiny(ModelStyle.Llama) with { NumExperts = 8, ExpertsPerToken = 2, RouterAuxLossCoef = 0.02, QkNorm = true, LogitSoftcap = 30, Alibi = true };
+        string json = ModelConfigJson.ToJson(llama);
+        Assert.Contains("\"model_type\": \"mixtral\"", json);
+        Assert.Equal(llama, ModelConfigJson.Parse(json));
+        var gpt = Tiny(ModelStyle.Gpt2) with { Alibi = true, QkNorm = true };
+        Assert.Equal(gpt, ModelConfigJson.Parse(ModelConfigJson.ToJson(gpt)));
+        using var m = new TransformerModel(llama);
+        Assert.Equal(llama.ParameterCount(), m.FlatValues.Length);
+        Assert.True(llama.ActiveParameterCount() < llama.ParameterCount());
+        using var g = new TransformerModel(gpt);
+        Assert.Equal(gpt.ParameterCount(), g.FlatValues.Length);
+        Assert.False(g.HasParameter("transformer.wpe.weight"));
+    }
+
+    // bf16 weight copies: the GEMMs see weights rounded to 8 significant bits (relative error ≤ 2⁻⁹), so the
+    // loss moves by ~1e-3 and gradients by a few per mille of their scale; the master weights are untouched.
+    [Theory]
+    [InlineData(ModelStyle.Gpt2)]
+    [InlineData(ModelStyle.Llama)]
+    public void Bf16WeightCopiesStayCloseToF32(ModelStyle style)
+    {
+        var cfg = Tiny(style, tie: style == ModelStyle.Gpt2);
+        using var m = new TransformerModel(cfg, seed: 8);
+        ScaleUp(m);
+        int B = 2, T = 8;
+        var tokens = Tokens(B, T, cfg.VocabSize, 5);
+        var before = m.FlatValues.AsSpan<float>().ToArray();
+        m.ZeroGrad();
+        float l32 = m.ForwardBackward(tokens, B, T, 1f);
+        var g32 = m.FlatGrads.AsSpan<float>().ToArray();
+        m.UseBf16 = true;
+        m.ZeroGrad();
+        float l16 = m.ForwardBackward(tokens, B, T, 1f);
+        var g16 = m.FlatGrads.AsSpan<float>();
+        Assert.NotEqual(l32, l16);
+        Assert.True(Math.Abs(l32 - l16) < 2e-2 * l32, $"{style}: bf16 loss {l16} vs f32 {l32}");
+        double num = 0, den = 0;
+        for (int i = 0; i < g32.Length; i++) { num += (g16[i] - g32[i]) * (double)(g16[i] - g32[i]); den += (double)g32[i] * g32[i]; }
+        Assert.True(Math.Sqrt(num / den) < 2e-2, $"{style}: relative gradient difference {Math.Sqrt(num / den):g3}");
+        Assert.True(before.AsSpan().SequenceEqual(m.FlatValues.AsSpan<float>()));
+    }
 }

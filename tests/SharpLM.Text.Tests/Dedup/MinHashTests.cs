@@ -216,6 +216,25 @@ public class MinHashTests
         Assert.Equal([0, 1, 1, 1, 4], c.Representative);
         Assert.True(c.Similarity[2] >= 0.7f);
     }
+    [Fact]
+    public void TwoPassFilterDropsLaterMembersAndChecksTheOrder()
+    {
+        var rng = new Random(12);
+        var (a, b) = NearDupGen.Pair(rng, 200, 0.005);
+        var docs = new[] { ("x", string.Join(' ', NearDupGen.Words(rng, 100))), ("a", a), ("b", b) }
+            .Select(t => new SharpLM.Text.Data.Document { Id = t.Item1, Text = t.Item2 }).ToList();
+        var f = MinHashDedup.Prepare(docs, new MinHashOptions());
+        var verdicts = docs.Select(f.Apply).ToList();
+        Assert.Equal([true, true, false], verdicts.Select(v => v.Keep).ToArray());
+        Assert.Equal("a", docs[2].Metadata["cluster"]);
+        var (kept, removed) = f.ClusterMembers().Single();
+        Assert.Equal("a", kept);
+        Assert.Equal(["b"], removed);
+
+        var g = MinHashDedup.Prepare(docs, new MinHashOptions());
+        var e = Assert.Throws<InvalidOperationException>(() => g.Apply(docs[1]));
+        Assert.Contains("same order", e.Message);
+    }
 }
 
 /// <summary>Generates documents and near-duplicate pairs whose exact shingle Jaccard is then measured.</summary>

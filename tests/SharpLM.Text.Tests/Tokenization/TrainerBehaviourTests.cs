@@ -41,6 +41,18 @@ public sealed class TrainerBehaviourTests : IDisposable
     }
 
     [Fact]
+    public void Merges_do_not_depend_on_thread_count_or_document_order()
+    {
+        var corpus = File.ReadLines(Path.Combine(Fixtures.Dir, "train_corpus.txt")).ToArray();
+        var one = new BpeTrainer(new BpeTrainerOptions(1500, Threads: 1)).TrainTexts(corpus).Merges.ToArray();
+        var two = new BpeTrainer(new BpeTrainerOptions(1500, Threads: 2)).TrainTexts(corpus).Merges.ToArray();
+        var reversed = new BpeTrainer(new BpeTrainerOptions(1500, Threads: 2)).TrainTexts(corpus.Reverse()).Merges.ToArray();
+        Assert.Equal(1500 - 256, one.Length);
+        Assert.Equal(one, two);
+        Assert.Equal(one, reversed);
+    }
+
+    [Fact]
     public void Min_frequency_stops_training()
     {
         var tok = new BpeTrainer(new BpeTrainerOptions(1000, MinFrequency: 3, Pattern: @"\S+")).TrainTexts(["aaabdaaabac"]);

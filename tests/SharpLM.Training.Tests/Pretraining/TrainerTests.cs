@@ -129,6 +129,44 @@ public sealed class TrainerTests : IDisposable
         Assert.Equal(ra.Losses, TrainRun.Execute(c, resume: false, Factory).Losses);
     }
 
+    [Theory]
+    [InlineData(ModelStyle.Gpt2)]
+    [InlineData(ModelStyle.Llama)]
+    public void TheTransformerResumesBitForBitToo(ModelStyle style)
+    {
+        // The real model (parallel kernels): an interrupted and resumed run equals the uninterrupted one.
+        var cfg = new ModelConfig
+        {
+            Style = style,
+            NumLayers = 2,
+            NumHeads = 2,
+            NumKvHeads = style == ModelStyle.Llama ? 1 : 2,
+            HiddenSize = 32,
+            IntermediateSize = style == ModelStyle.Llama ? 64 : 128,
+            MaxPositions = 16,
+            VocabSize = V,
+            PaddedVocabSize = V,
+            TieWordEmbeddings = style == ModelStyle.Gpt2,
+        }.Validate();
+        string cfgFile = Path.Combine(_root, $"tf-{style}.json");
+        ModelConfigJson.Write(cfgFile, cfg);
+        static ILanguageModel Tf(ModelConfig c, ulong seed) => new TransformerModel(c, seed);
+        var o = Opts(8) with { Lr = 3e-3, MinLr = 3e-4, EvalEvery = 4, SampleEvery = 4, SaveEvery = 4 };
+        var a = Settings($"tf-a-{style}", o) with { ConfigFile = cfgFile };
+        var b = Settings($"tf-b-{style}", o) with { ConfigFile = cfgFile };
+        var ra = TrainRun.Execute(a, resume: false, Tf);
+        using var cts = new CancellationTokenSource();
+        TrainRun.Execute(b, resume: false, Tf, onStep: st => { if (st.Step == 3) cts.Cancel(); }, cancel: cts.Token);
+        var rb = TrainRun.Execute(b, resume: true, Tf);
+        Assert.Equal(ra.Losses.Skip(3), rb.Losses);
+        Assert.True(ra.Losses[^1] < ra.Losses[0], $"loss went from {ra.Losses[0]} to {ra.Losses[^1]}");
+        string fa = Path.Combine(a.OutDir, CheckpointStore.DirectoryName(8)), fb = Path.Combine(b.OutDir, CheckpointStore.DirectoryName(8));
+        Assert.Equal(File.ReadAllBytes(Path.Combine(fa, CheckpointStore.ModelFile)), File.ReadAllBytes(Path.Combine(fb, CheckpointStore.ModelFile)));
+        Assert.Equal(File.ReadAllBytes(Path.Combine(fa, CheckpointStore.OptimizerFile)), File.ReadAllBytes(Path.Combine(fb, CheckpointStore.OptimizerFile)));
+        Assert.Equal(MetricsLog.Read(Path.Combine(a.OutDir, "metrics.jsonl")).Select(m => (m.Loss, m.GradNorm, m.ValLoss)),
+                     MetricsLog.Read(Path.Combine(b.OutDir, "metrics.jsonl")).Select(m => (m.Loss, m.GradNorm, m.ValLoss)));
+    }
+
     [Fact]
     public void ANonFiniteStepIsSkippedWithoutTouchingTheWeights()
     {

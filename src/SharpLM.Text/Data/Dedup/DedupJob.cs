@@ -1,9 +1,10 @@
 // The whole deduplication of one JSONL file, as `sharplm data dedup` runs it: exact and URL dedup stream
-// (pass 1, which also counts lines for boilerplate removal), then boilerplate lines are stripped and MinHash
-// signatures computed in parallel batches (pass 2), then LSH clusters are formed and the file is streamed a
-// last time to split kept documents from near-duplicates (pass 3). Between passes the surviving documents
-// sit in temporary JSONL files under <out>/.work, so memory holds only the dedup indexes (documented in
-// ExactDedup, UrlDedup, LineDedup, MinHashLsh), never the corpus.
+// (pass 1, which also counts lines for boilerplate removal), then boilerplate lines are stripped (pass 2),
+// then MinHash signatures are computed in parallel batches and clustered (pass 3, MinHashDedup.Prepare),
+// and the file is streamed a last time to split kept documents from near-duplicates (pass 4). Between
+// passes the surviving documents sit in temporary JSONL files under <out>/.work, so memory holds only the
+// dedup indexes (documented in ExactDedup, UrlDedup, LineDedup, MinHashLsh), never the corpus. JSON is
+// parsed and written in ordered parallel batches; the dedup decisions are taken in input order.
 // Outputs: <out>/docs.jsonl (kept), <out>/removed/<step>.jsonl (each removed document with metadata
 // dedup_reason, duplicate_of, and for MinHash cluster + similarity), <out>/clusters.jsonl (one line per
 // near-duplicate cluster: kept id, removed ids), <out>/stats.json (documents and bytes in and out per
@@ -130,7 +131,6 @@ public static class DedupJob
             string stage2 = o.MinHash ? Path.Combine(work, "stage2.jsonl") : Path.Combine(outDir, "docs.jsonl");
             var rmLines = lines is null ? null : Track(sinks, new JsonlSink(Path.Combine(removedDir, lines.Name + ".jsonl")));
             var c3 = new StepCounter(lines?.Name ?? "");
-            var index = o.MinHash ? new MinHashIndex(o.MinHashOptions) : null;
             sw.Restart();
             double sigSeconds = 0, lineSeconds = 0;
             using (var outSink = new JsonlSink(stage2))
@@ -161,29 +161,23 @@ public static class DedupJob
                     }
                     else kept.AddRange(docs);
                     outSink.WriteBatch(kept, threads);
-                    if (index is not null) sigSeconds += Flush(index, kept.ConvertAll(d => d.Text), o.Threads);
                 }
                 outSink.Complete();
             }
             File.Delete(stage1);
             if (lines is not null) steps.Add(c3.Stats(lineSeconds + sw2.Elapsed.TotalSeconds));
-            if (index is null) return Finish();
+            if (!o.MinHash) return Finish();
 
-            // Pass 3: cluster, then split kept documents from near-duplicates.
+            // Pass 3: signatures and clusters over stage 2; pass 4: split kept documents from near-duplicates.
             sw.Restart();
-            var cl = index.Cluster();
-            double clusterSeconds = sw.Elapsed.TotalSeconds;
-            int n = index.Count;
-            var hasMembers = new bool[n];
-            for (int d = 0; d < n; d++) if (cl.Representative[d] != d) hasMembers[cl.Representative[d]] = true;
-            var repIds = new Dictionary<int, string>();
-            var members = new Dictionary<int, List<string>>();
-            var rmMin = Track(sinks, new JsonlSink(Path.Combine(removedDir, "minhash_dedup.jsonl")));
-            var c4 = new StepCounter("minhash_dedup");
+            var mh = MinHashDedup.Prepare(DocumentJsonl.ReadBatches(stage2, o.BatchSize, threads), o.MinHashOptions, o.Threads);
+            sigSeconds = sw.Elapsed.TotalSeconds;
+            var cl = mh.Clusters;
+            var rmMin = Track(sinks, new JsonlSink(Path.Combine(removedDir, mh.Name + ".jsonl")));
+            var c4 = new StepCounter(mh.Name);
             sw.Restart();
             using (var outSink = new JsonlSink(Path.Combine(outDir, "docs.jsonl")))
             {
-                int d = 0;
                 var kept = new List<Document>(o.BatchSize);
                 foreach (var docs in DocumentJsonl.ReadBatches(stage2, o.BatchSize, threads))
                 {
@@ -192,32 +186,18 @@ public static class DedupJob
                     {
                         long bytes = Utf8Bytes(doc.Text);
                         c4.In(bytes);
-                        int rep = cl.Representative[d];
-                        if (rep == d)
-                        {
-                            if (hasMembers[d]) { repIds[d] = doc.Id; members[d] = []; }
-                            kept.Add(doc);
-                            c4.Out(bytes);
-                        }
-                        else
-                        {
-                            doc.Metadata["dedup_reason"] = "near_duplicate";
-                            doc.Metadata["duplicate_of"] = repIds[rep];
-                            doc.Metadata["cluster"] = repIds[rep];
-                            doc.Metadata["similarity"] = Math.Round(cl.Similarity[d], 4);
-                            rmMin.Write(doc);
-                            members[rep].Add(doc.Id);
-                        }
-                        d++;
+                        if (!Decide(mh, doc, rmMin)) continue;
+                        kept.Add(doc);
+                        c4.Out(bytes);
                     }
                     outSink.WriteBatch(kept, threads);
                 }
-                if (d != n) throw new InvalidDataException($"{stage2}: expected {n} documents in the intermediate file, read {d}");
+                if (mh.Seen != mh.Count) throw new InvalidDataException($"{stage2}: expected {mh.Count} documents in the intermediate file, read {mh.Seen}");
                 outSink.Complete();
             }
             File.Delete(stage2);
-            steps.Add(c4.Stats(sigSeconds + clusterSeconds + sw.Elapsed.TotalSeconds));
-            clusters = WriteClusters(Path.Combine(outDir, "clusters.jsonl"), repIds, members);
+            steps.Add(c4.Stats(sigSeconds + sw.Elapsed.TotalSeconds));
+            clusters = WriteClusters(Path.Combine(outDir, "clusters.jsonl"), mh.ClusterMembers());
             log?.Invoke($"minhash: {cl.CandidatePairs} candidate pairs, {cl.RejectedPairs} rejected by the threshold, {clusters} clusters");
             return Finish();
         }
@@ -248,39 +228,32 @@ public static class DedupJob
         return false;
     }
 
-    private static double Flush(MinHashIndex index, List<string> batch, int threads)
-    {
-        long t0 = Stopwatch.GetTimestamp();
-        index.AddBatch(batch, threads);
-        return Stopwatch.GetElapsedTime(t0).TotalSeconds;
-    }
-
     private static long Utf8Bytes(string s) => Encoding.UTF8.GetByteCount(s);
 
     private static string StepSummary(List<DedupStepStats> steps) =>
         string.Join(", ", steps.Select(s => $"{s.Step} {s.DocsIn}→{s.DocsOut}"));
 
-    private static int WriteClusters(string path, Dictionary<int, string> repIds, Dictionary<int, List<string>> members)
+    private static int WriteClusters(string path, IEnumerable<(string Kept, IReadOnlyList<string> Removed)> clusters)
     {
         using var sink = new JsonlSink(path);
         using var ms = new MemoryStream();
-        foreach (var rep in repIds.Keys.Order())
+        foreach (var (kept, removed) in clusters)
         {
             ms.SetLength(0);
             using (var w = DocumentJsonl.CreateWriter(ms))
             {
                 w.WriteStartObject();
-                w.WriteString("kept", repIds[rep]);
-                w.WriteNumber("size", members[rep].Count + 1);
+                w.WriteString("kept", kept);
+                w.WriteNumber("size", removed.Count + 1);
                 w.WriteStartArray("removed");
-                foreach (var id in members[rep]) w.WriteStringValue(id);
+                foreach (var id in removed) w.WriteStringValue(id);
                 w.WriteEndArray();
                 w.WriteEndObject();
             }
             sink.WriteRaw(ms.ToArray());
         }
         sink.Complete();
-        return repIds.Count;
+        return (int)sink.Count;
     }
 
     private static void WriteStats(string path, string input, DedupReport r, DedupJobOptions o)
