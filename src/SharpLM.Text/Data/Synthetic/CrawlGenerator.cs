@@ -237,10 +237,10 @@ public sealed class CrawlGenerator
     private static Article NearCopy(Article a, ref SynthRng rng)
     {
         var paras = a.Paragraphs.ToList();
-        if (paras.Count >= 5 && rng.Chance(0.5)) paras.RemoveAt(rng.Range(1, paras.Count - 1));
+        if (paras.Count >= 7 && rng.Chance(0.5)) paras.RemoveAt(rng.Range(1, paras.Count - 1));
         string[] months = ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December"];
         paras.Insert(0, $"Posted on {rng.Range(1, 28)} {rng.Pick(months)} 2024 by {(rng.Chance(0.5) ? "admin" : "the editors")}.");
-        if (rng.Chance(0.6)) paras.Add(rng.Chance(0.5) ? "Thanks for reading. Share this page with your friends." : "If you liked this, read more on our home page.");
+        if (rng.Chance(0.4)) paras.Add(rng.Chance(0.5) ? "Thanks for reading. Share this page with your friends." : "If you liked this, read more on our home page.");
         return a with { Paragraphs = paras };
     }
 }
