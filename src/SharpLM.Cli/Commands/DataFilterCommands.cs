@@ -18,7 +18,7 @@ internal static class DataFilterCommands
     [
         Run(), Single("extract", "Extract the main text of HTML pages (HTML files, WARC, JSONL with content_type text/html).", "extract"),
         LangId(), Filter(), Single("pii", "Redact e-mails, public IP addresses and phone numbers.", "pii"),
-        Steps(), Report(), TrainLangId(), TrainQuality(), DataEvalCommand.Create(),
+        Steps(), Report(), TrainLangId(), TrainQuality(), Mix(), DataEvalCommand.Create(),
     ];
 
     private static Option<string[]> InputOption() => new("--input", "-i")
@@ -181,6 +181,56 @@ internal static class DataFilterCommands
                 var (all, allN, longAcc, longN) = Evaluate(model, held);
                 AnsiConsole.MarkupLine($"held-out accuracy: {all:P2} on {allN} texts; {longAcc:P2} on {longN} texts of 100+ characters");
             }
+            return 0;
+        }));
+        return cmd;
+    }
+
+    private static Command Mix()
+    {
+        var cmd = new Command("mix", "Count documents, bytes and tokens per domain and sample to target token proportions (mixed.jsonl.gz), writing a high-quality anneal subset (anneal.jsonl.gz) and mixture.json.");
+        var input = InputOption();
+        var output = OutOption();
+        var weights = new Option<string>("--weights") { Description = "Target token shares, e.g. web=0.7,books=0.2,code=0.1 (normalised; unlisted domains dropped).", Required = true };
+        var field = new Option<string>("--domain-field") { Description = "Metadata field holding the domain.", DefaultValueFactory = _ => "domain" };
+        var model = new Option<string?>("--domain-model") { Description = "Classifier (train-quality/train-langid format) labelling documents without the field." };
+        var tokenizer = new Option<string?>("--tokenizer") { Description = "tokenizer.json to count tokens (default: UTF-8 bytes / 4, marked estimated)." };
+        var upsample = new Option<bool>("--upsample") { Description = "Repeat documents of domains below target instead of shrinking the total." };
+        var annealScore = new Option<double?>("--anneal-min-score") { Description = "Documents with metadata quality_score at or above this go to anneal.jsonl.gz." };
+        var annealDomains = new Option<string?>("--anneal-domains") { Description = "Comma-separated domains whose documents go to anneal.jsonl.gz." };
+        foreach (var op in new Option[] { input, output, weights, field, model, tokenizer, upsample, annealScore, annealDomains }) cmd.Options.Add(op);
+        cmd.SetAction(pr => CliErrors.Run(() =>
+        {
+            var w = new Dictionary<string, double>(StringComparer.Ordinal);
+            foreach (var part in pr.GetValue(weights)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+            {
+                var kv = part.Split('=');
+                if (kv.Length != 2 || !double.TryParse(kv[1], NumberStyles.Float, CultureInfo.InvariantCulture, out double v))
+                    throw new ArgumentException($"--weights: expected domain=weight, got '{part}'");
+                w[kv[0]] = v;
+            }
+            HashedNgramClassifier? dm = null;
+            if (pr.GetValue(model) is { } mp) { using var fs = File.OpenRead(mp); dm = HashedNgramClassifier.Load(fs, mp); }
+            Func<string, int>? count = null;
+            if (pr.GetValue(tokenizer) is { } tp) { var tok = SharpLM.Text.Tokenization.BpeTokenizer.Load(tp); count = t => tok.EncodeOrdinary(t).Length; }
+            var files = pr.GetValue(input)!.SelectMany(DocumentReaders.ListInputs).ToList();
+            var o = new SharpLM.Text.Data.Mixture.MixOptions
+            {
+                Weights = w,
+                DomainField = pr.GetValue(field)!,
+                DomainModel = dm,
+                CountTokens = count,
+                AllowUpsample = pr.GetValue(upsample),
+                AnnealMinScore = pr.GetValue(annealScore),
+                AnnealDomains = pr.GetValue(annealDomains)?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) ?? [],
+            };
+            var rows = SharpLM.Text.Data.Mixture.DomainMixer.Run(() => DocumentReaders.Read(files), pr.GetValue(output)!, o);
+            var t = new Table().Title("domain mixture").AddColumns("domain", "docs", "MB", "tokens", "weight", "rate", "docs out", "tokens out");
+            foreach (var r in rows)
+                t.AddRow(Markup.Escape(r.Domain), r.Docs.ToString("N0", CultureInfo.InvariantCulture), (r.Bytes / 1e6).ToString("0.00", CultureInfo.InvariantCulture),
+                    r.Tokens.ToString("N0", CultureInfo.InvariantCulture), r.Weight.ToString("0.000", CultureInfo.InvariantCulture), r.Rate.ToString("0.000", CultureInfo.InvariantCulture),
+                    r.DocsOut.ToString("N0", CultureInfo.InvariantCulture), r.TokensOut.ToString("N0", CultureInfo.InvariantCulture));
+            AnsiConsole.Write(t);
             return 0;
         }));
         return cmd;
