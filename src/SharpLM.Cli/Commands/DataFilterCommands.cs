@@ -40,10 +40,11 @@ internal static class DataFilterCommands
         public required Option<int?> WorldSize;
         public required Option<bool> NoRemoved;
         public required Option<bool> Plain;
+        public required Option<long> SplitBytes;
 
         public void AddTo(Command c)
         {
-            foreach (var o in new Option[] { Input, Out, Threads, OnError, Rank, WorldSize, NoRemoved, Plain }) c.Options.Add(o);
+            foreach (var o in new Option[] { Input, Out, Threads, OnError, Rank, WorldSize, NoRemoved, Plain, SplitBytes }) c.Options.Add(o);
         }
     }
 
@@ -57,6 +58,7 @@ internal static class DataFilterCommands
         WorldSize = new("--world-size") { Description = "Number of tasks. Default: OMPI_COMM_WORLD_SIZE, PMI_SIZE, SLURM_ARRAY_TASK_COUNT or SLURM_NTASKS, else 1." },
         NoRemoved = new("--no-removed") { Description = "Count removed documents without writing removed/<step>.jsonl.gz." },
         Plain = new("--plain") { Description = "Write documents.jsonl instead of documents.jsonl.gz." },
+        SplitBytes = new("--split-bytes") { Description = "Cut uncompressed JSONL files larger than this into byte ranges shared among ranks (0 = whole files).", DefaultValueFactory = _ => 0L },
     };
 
     private static Command Run()
@@ -313,8 +315,8 @@ internal static class DataFilterCommands
     {
         var items = cfg.Build(StepCatalog.Default());
         var (rank, world) = RankAndWorld(pr.GetValue(o.Rank), pr.GetValue(o.WorldSize));
-        var files = pr.GetValue(o.Input)!.SelectMany(DocumentReaders.ListInputs).ToList();
-        var mine = files.Where((_, i) => i % world == rank).ToList();
+        var units = DocumentReaders.ListUnits(pr.GetValue(o.Input)!, pr.GetValue(o.SplitBytes));
+        var mine = units.Where((_, i) => i % world == rank).ToList();
         string outDir = pr.GetValue(o.Out)!;
         if (world > 1) outDir = Path.Combine(outDir, $"rank_{rank:D5}");
         var onError = cfg.OnError ?? pr.GetValue(o.OnError);
@@ -322,7 +324,7 @@ internal static class DataFilterCommands
         {
             OnError = onError switch { "fail" => BadInputPolicy.Fail, "skip" => BadInputPolicy.Skip, _ => throw new ArgumentException("--on-error must be 'fail' or 'skip'") },
         };
-        var fp = string.Join("|", mine.Select(f => $"{Path.GetFullPath(f)}:{new FileInfo(f).Length}:{File.GetLastWriteTimeUtc(f).Ticks}")) + "|" + fingerprint
+        var fp = string.Join("|", mine.Select(u => $"{Path.GetFullPath(u.File)}[{u.Start},{u.End}):{new FileInfo(u.File).Length}:{File.GetLastWriteTimeUtc(u.File).Ticks}")) + "|" + fingerprint
             + "|" + string.Join(";", cfg.Steps.Select(s => s.Name + (s.Options is null ? "" : string.Join(",", s.Options.Select(kv => $"{kv.Key}={Flat(kv.Value)}")))));
         var runner = new PipelineRunner(items, new PipelineRunOptions
         {
@@ -332,7 +334,7 @@ internal static class DataFilterCommands
             CompressOutput = !pr.GetValue(o.Plain),
             Fingerprint = fp,
         });
-        AnsiConsole.MarkupLine($"[grey]{mine.Count} input file(s){(world > 1 ? $" (rank {rank} of {world})" : "")}; steps: {Markup.Escape(string.Join(" → ", items.Select(i => i.Name)))}[/]");
+        AnsiConsole.MarkupLine($"[grey]{mine.Count} input unit(s){(world > 1 ? $" (rank {rank} of {world})" : "")}; steps: {Markup.Escape(string.Join(" → ", items.Select(i => i.Name)))}[/]");
         var stats = runner.Run(DocumentReaders.Read(mine, readOptions), outDir, readOptions);
         PrintFunnel(stats);
         AnsiConsole.MarkupLine($"wrote {Markup.Escape(Path.Combine(outDir, runner.OutputFileName))}, {Markup.Escape(Path.Combine(outDir, "stats.json"))}");
