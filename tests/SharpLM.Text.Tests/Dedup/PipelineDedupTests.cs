@@ -63,4 +63,29 @@ public sealed class PipelineDedupTests : IDisposable
         Assert.StartsWith("n", id);
         Assert.False(string.IsNullOrEmpty(first.GetProperty("metadata").GetProperty("cluster").GetString()));
     }
+
+    [Fact]
+    public void RelaunchAfterACrashInTheFilterPassSkipsFinishedMinHashTasks()
+    {
+        var docs = Corpus();
+        string outDir = Path.Combine(_dir, "resume");
+        var o = new PipelineRunOptions { Threads = 1, BatchSize = 41, CompressOutput = false, Fingerprint = "corpus-31" };
+        var stage = new MinHashStage(new MinHashOptions(), threads: 1);
+        new PipelineRunner([PipelineItem.Of(stage)], o).Run(docs, outDir);
+        Assert.Equal(0, stage.SkippedTasks);
+        var kept = DocumentJsonl.Read(Path.Combine(outDir, "documents.jsonl")).Select(d => d.Id).ToList();
+
+        // The filtering pass "crashed": its output and marker are gone, the stage's task markers remain.
+        File.Delete(Path.Combine(outDir, "documents.jsonl"));
+        foreach (var m in Directory.GetFiles(Path.Combine(outDir, "work"), "segment_1.*.done.json")) File.Delete(m);
+        var again = new MinHashStage(new MinHashOptions(), threads: 1);
+        new PipelineRunner([PipelineItem.Of(again)], o).Run(docs, outDir);
+        Assert.Equal(3, again.SkippedTasks); // signatures, buckets, cluster
+        Assert.Equal(kept, DocumentJsonl.Read(Path.Combine(outDir, "documents.jsonl")).Select(d => d.Id).ToList());
+
+        var inProcess = MinHashDedup.Prepare(docs.Select(d => new Document { Id = d.Id, Text = d.Text }), new MinHashOptions(), 1);
+        var expected = docs.Select(d => new Document { Id = d.Id, Text = d.Text }).Where(d => inProcess.Apply(d).Keep).Select(d => d.Id).ToList();
+        Assert.Equal(expected, kept);
+        Assert.True(kept.Count < docs.Count - 10, $"{docs.Count} → {kept.Count}");
+    }
 }

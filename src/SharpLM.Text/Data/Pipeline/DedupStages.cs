@@ -23,14 +23,25 @@ public sealed class LineDedupStage(Func<LineDedup> make) : IPipelineStage
     }
 }
 
-/// <summary>MinHash-LSH near-duplicate removal as a two-pass stage: signatures of every document, clustering,
-/// then one member per cluster kept (the first in input order); removed documents carry their cluster
-/// (metadata cluster, duplicate_of, similarity) — see <see cref="MinHashDedup"/>.</summary>
+/// <summary>MinHash-LSH near-duplicate removal as a multi-pass stage, run through the staged path of
+/// <see cref="MinHashStaged"/> with one rank in the stage's work folder: signatures and sorted band files,
+/// band matching, clustering, then the filtering pass; each finished task leaves a marker, so a relaunch after a
+/// crash skips it. One member per cluster is kept (the first in input order); removed documents carry their
+/// cluster (metadata cluster, duplicate_of, similarity). Across ranks, use `sharplm data minhash`.</summary>
 public sealed class MinHashStage(MinHashOptions options, int threads = 0) : IPipelineStage
 {
     /// <inheritdoc/>
     public string Name => "minhash_dedup";
 
+    /// <summary>Tasks of the last Prepare skipped because they had finished in an earlier launch.</summary>
+    public int SkippedTasks { get; private set; }
+
     /// <inheritdoc/>
-    public IDocumentFilter Prepare(Func<IEnumerable<Document>> input, string workDir) => MinHashDedup.Prepare(input(), options, threads);
+    public IDocumentFilter Prepare(Func<IEnumerable<Document>> input, string workDir)
+    {
+        var st = new MinHashStaged(options, workDir, 1);
+        st.RunAll(_ => input(), threads);
+        SkippedTasks = st.Skipped;
+        return st.Filter(0);
+    }
 }

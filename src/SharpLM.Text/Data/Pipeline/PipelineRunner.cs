@@ -79,7 +79,7 @@ public sealed class PipelineRunner(IReadOnlyList<PipelineItem> items, PipelineRu
             var stageWatch = Stopwatch.StartNew();
             if (seg.Count > 0 && seg[0].Stage is { } stage)
             {
-                string stageDir = Path.Combine(work, stage.Name);
+                string stageDir = Path.Combine(work, $"{stage.Name}_{s}.{fp}");
                 Directory.CreateDirectory(stageDir);
                 string src = prevFile!;
                 filters.Add(stage.Prepare(() => DocumentReaders.ReadJsonl(src), stageDir));
