@@ -11,6 +11,7 @@ internal static class DataCommands
         foreach (var sub in DataDedupCommands.Create()) cmd.Subcommands.Add(sub);
         foreach (var sub in DataFilterCommands.Create()) cmd.Subcommands.Add(sub);
         foreach (var sub in DataGenerateCommands.Create()) cmd.Subcommands.Add(sub);
+        cmd.Subcommands.Add(DataMinHashCommands.Create());
         return cmd;
     }
 }
