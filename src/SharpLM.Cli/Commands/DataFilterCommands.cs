@@ -41,10 +41,12 @@ internal static class DataFilterCommands
         public required Option<bool> NoRemoved;
         public required Option<bool> Plain;
         public required Option<long> SplitBytes;
+        public required Option<string?> Tokenizer;
 
         public void AddTo(Command c)
         {
             foreach (var o in new Option[] { Input, Out, Threads, OnError, Rank, WorldSize, NoRemoved, Plain, SplitBytes }) c.Options.Add(o);
+            c.Options.Add(Tokenizer);
         }
     }
 
@@ -58,6 +60,7 @@ internal static class DataFilterCommands
         WorldSize = new("--world-size") { Description = "Number of tasks. Default: OMPI_COMM_WORLD_SIZE, PMI_SIZE, SLURM_ARRAY_TASK_COUNT or SLURM_NTASKS, else 1." },
         NoRemoved = new("--no-removed") { Description = "Count removed documents without writing removed/<step>.jsonl.gz." },
         Plain = new("--plain") { Description = "Write documents.jsonl instead of documents.jsonl.gz." },
+        Tokenizer = new("--tokenizer") { Description = "A tokenizer (tokenizer.json, its folder, or a .tiktoken file): stats.json then also counts tokens into and out of every step, in parallel over the documents." },
         SplitBytes = new("--split-bytes") { Description = "Cut uncompressed JSONL files larger than this into byte ranges shared among ranks (0 = whole files).", DefaultValueFactory = _ => 0L },
     };
 
@@ -325,6 +328,7 @@ internal static class DataFilterCommands
             OnError = onError switch { "fail" => BadInputPolicy.Fail, "skip" => BadInputPolicy.Skip, _ => throw new ArgumentException("--on-error must be 'fail' or 'skip'") },
         };
         var fp = string.Join("|", mine.Select(u => $"{Path.GetFullPath(u.File)}[{u.Start},{u.End}):{new FileInfo(u.File).Length}:{File.GetLastWriteTimeUtc(u.File).Ticks}")) + "|" + fingerprint
+            + "|tokenizer=" + (pr.GetValue(o.Tokenizer) is { } tp ? Path.GetFullPath(tp) : "")
             + "|" + string.Join(";", cfg.Steps.Select(s => s.Name + (s.Options is null ? "" : string.Join(",", s.Options.Select(kv => $"{kv.Key}={Flat(kv.Value)}")))));
         var runner = new PipelineRunner(items, new PipelineRunOptions
         {
@@ -333,12 +337,20 @@ internal static class DataFilterCommands
             WriteRemoved = !pr.GetValue(o.NoRemoved),
             CompressOutput = !pr.GetValue(o.Plain),
             Fingerprint = fp,
+            TokenCounter = TokenCounter(pr.GetValue(o.Tokenizer)),
         });
         AnsiConsole.MarkupLine($"[grey]{mine.Count} input unit(s){(world > 1 ? $" (rank {rank} of {world})" : "")}; steps: {Markup.Escape(string.Join(" → ", items.Select(i => i.Name)))}[/]");
         var stats = runner.Run(DocumentReaders.Read(mine, readOptions), outDir, readOptions);
         PrintFunnel(stats);
         AnsiConsole.MarkupLine($"wrote {Markup.Escape(Path.Combine(outDir, runner.OutputFileName))}, {Markup.Escape(Path.Combine(outDir, "stats.json"))}");
         return 0;
+    }
+
+    private static Func<string, long>? TokenCounter(string? path)
+    {
+        if (path is null) return null;
+        var tok = SharpLM.Text.Tokenization.TokenizerFiles.Load(path);
+        return text => tok.EncodeOrdinary(text).Length;
     }
 
     private static string Flat(object? v) => v switch
@@ -368,5 +380,13 @@ internal static class DataFilterCommands
             (s.BytesIn / 1e6).ToString("0.00", CultureInfo.InvariantCulture), (s.BytesOut / 1e6).ToString("0.00", CultureInfo.InvariantCulture),
             s.Seconds.ToString("0.00", CultureInfo.InvariantCulture), s.SkippedInputs > 0 ? $"{s.SkippedInputs} bad inputs skipped" : "");
         AnsiConsole.Write(t);
+        if (s.TokensIn is null && s.TokensOut is null) return;
+        var tt = new Table().Title("tokens").AddColumns("step", "tokens in", "tokens out", "kept %");
+        foreach (var c in new[] { 1, 2, 3 }) tt.Columns[c].RightAligned();
+        static string N(long? v) => (v ?? 0).ToString("N0", CultureInfo.InvariantCulture);
+        static string P(long? i, long? o) => (i is null or 0 ? 0 : 100.0 * (o ?? 0) / i.Value).ToString("0.0", CultureInfo.InvariantCulture);
+        foreach (var st in s.Steps) tt.AddRow(Markup.Escape(st.Name), N(st.TokensIn), N(st.TokensOut), P(st.TokensIn, st.TokensOut));
+        tt.AddRow("[bold]total[/]", N(s.TokensIn), N(s.TokensOut), P(s.TokensIn, s.TokensOut));
+        AnsiConsole.Write(tt);
     }
 }

@@ -29,6 +29,9 @@ public sealed record PipelineRunOptions
     public bool WriteRemoved { get; init; } = true;
     /// <summary>A string identifying the input and configuration; a resumed run reuses finished segments only when it matches.</summary>
     public string Fingerprint { get; init; } = "";
+    /// <summary>Counts the tokens of a text (thread-safe); when set, stats.json has tokens in and out of every step,
+    /// counted after each group of steps in parallel over the batch's documents.</summary>
+    public Func<string, long>? TokenCounter { get; init; }
     /// <summary>Called after each batch with (documents read so far, bytes read so far).</summary>
     public Action<long, long>? Progress { get; init; }
 }
@@ -108,10 +111,10 @@ public sealed class PipelineRunner(IReadOnlyList<PipelineItem> items, PipelineRu
     {
         if (first)
         {
-            into.DocsIn = seg.DocsIn; into.BytesIn = seg.BytesIn;
+            into.DocsIn = seg.DocsIn; into.BytesIn = seg.BytesIn; into.TokensIn = seg.TokensIn;
             into.SkippedInputs = seg.SkippedInputs; into.SkippedSamples = seg.SkippedSamples;
         }
-        into.DocsOut = seg.DocsOut; into.BytesOut = seg.BytesOut;
+        into.DocsOut = seg.DocsOut; into.BytesOut = seg.BytesOut; into.TokensOut = seg.TokensOut;
         into.Steps.AddRange(seg.Steps);
     }
 
@@ -119,6 +122,10 @@ public sealed class PipelineRunner(IReadOnlyList<PipelineItem> items, PipelineRu
     {
         public Document Doc = null!;
         public long[] Bytes = [];     // bytes before step k of the current group, and after the last
+        public string?[] Texts = [];  // the text before step k of the current group, and after the last
+        public long[] Tokens = [];    // its token count (when counting)
+        public string? CachedText;    // the last text counted, and its count
+        public long CachedTokens;
         public int DroppedAt = -1;    // index within the group
         public string? Reason;
     }
@@ -142,7 +149,9 @@ public sealed class PipelineRunner(IReadOnlyList<PipelineItem> items, PipelineRu
         var po = new ParallelOptions { MaxDegreeOfParallelism = Threads };
         var batch = new List<Slot>(_o.BatchSize);
         var stepTicks = new long[filters.Count];
-        long readDocs = 0, readBytes = 0;
+        long readDocs = 0, readBytes = 0, readTokens = 0, outTokens = 0;
+        var counter = _o.TokenCounter;
+        if (counter is not null) foreach (var st in steps) { st.TokensIn = 0; st.TokensOut = 0; }
         try
         {
             using var e = docs.GetEnumerator();
@@ -157,8 +166,9 @@ public sealed class PipelineRunner(IReadOnlyList<PipelineItem> items, PipelineRu
                 long inBytes = 0;
                 foreach (var sl in alive) inBytes += Encoding.UTF8.GetByteCount(sl.Doc.Text);
                 readDocs += batch.Count; readBytes += inBytes;
-                foreach (var (start, end, parallel) in groups)
+                for (int g = 0; g < groups.Count; g++)
                 {
+                    var (start, end, parallel) = groups[g];
                     int n = end - start;
                     long t0 = Stopwatch.GetTimestamp();
                     if (parallel)
@@ -171,6 +181,13 @@ public sealed class PipelineRunner(IReadOnlyList<PipelineItem> items, PipelineRu
                     // Attribute group time to its steps evenly (per-step timing inside a parallel group would
                     // need per-thread clocks; the bench measures steps one by one).
                     for (int k = start; k < end; k++) stepTicks[k] += dt / n;
+                    if (counter is not null)
+                    {
+                        var slots = alive;
+                        if (Threads > 1) Parallel.For(0, slots.Count, po, k => CountTokens(slots[k], n, counter));
+                        else foreach (var sl in slots) CountTokens(sl, n, counter);
+                        if (g == 0) foreach (var sl in slots) readTokens += sl.Tokens[0];
+                    }
                     var next = new List<Slot>(alive.Count);
                     foreach (var sl in alive)
                     {
@@ -180,9 +197,11 @@ public sealed class PipelineRunner(IReadOnlyList<PipelineItem> items, PipelineRu
                             var st = steps[start + k];
                             st.DocsIn++;
                             st.BytesIn += sl.Bytes[k];
+                            if (counter is not null) st.TokensIn += sl.Tokens[k];
                             if (k == sl.DroppedAt) continue;
                             st.DocsOut++;
                             st.BytesOut += sl.Bytes[k + 1];
+                            if (counter is not null) st.TokensOut += sl.Tokens[k + 1];
                         }
                         if (sl.DroppedAt >= 0)
                         {
@@ -206,6 +225,12 @@ public sealed class PipelineRunner(IReadOnlyList<PipelineItem> items, PipelineRu
                     writer.Write(sl.Doc);
                     stats.DocsOut++;
                     stats.BytesOut += filters.Count == 0 ? Encoding.UTF8.GetByteCount(sl.Doc.Text) : sl.Bytes[groups[^1].End - groups[^1].Start];
+                    if (counter is not null)
+                    {
+                        long t = filters.Count == 0 ? counter(sl.Doc.Text) : sl.Tokens[groups[^1].End - groups[^1].Start];
+                        outTokens += t;
+                        if (filters.Count == 0) readTokens += t;
+                    }
                 }
                 _o.Progress?.Invoke(readDocs, readBytes);
             }
@@ -217,6 +242,7 @@ public sealed class PipelineRunner(IReadOnlyList<PipelineItem> items, PipelineRu
             foreach (var r in removed) r?.Dispose();
         }
         if (countInput) { stats.DocsIn = readDocs; stats.BytesIn = readBytes; }
+        if (counter is not null) { stats.TokensOut = outTokens; if (countInput) stats.TokensIn = readTokens; }
         for (int k = 0; k < steps.Count; k++) steps[k].Seconds = (double)stepTicks[k] / Stopwatch.Frequency;
         return stats;
     }
@@ -224,17 +250,32 @@ public sealed class PipelineRunner(IReadOnlyList<PipelineItem> items, PipelineRu
     private static void RunGroup(List<IDocumentFilter> filters, int start, int end, Slot sl)
     {
         int n = end - start;
-        if (sl.Bytes.Length < n + 1) sl.Bytes = new long[Math.Max(n + 1, 2)];
+        if (sl.Bytes.Length < n + 1) { sl.Bytes = new long[Math.Max(n + 1, 2)]; sl.Texts = new string?[sl.Bytes.Length]; sl.Tokens = new long[sl.Bytes.Length]; }
         long bytes = Encoding.UTF8.GetByteCount(sl.Doc.Text);
         for (int k = 0; k < n; k++)
         {
             sl.Bytes[k] = bytes;
+            sl.Texts[k] = sl.Doc.Text;
             string before = sl.Doc.Text;
             var v = filters[start + k].Apply(sl.Doc);
             if (!v.Keep) { sl.DroppedAt = k; sl.Reason = v.Reason; return; }
             if (!ReferenceEquals(before, sl.Doc.Text)) bytes = Encoding.UTF8.GetByteCount(sl.Doc.Text);
         }
         sl.Bytes[n] = bytes;
+        sl.Texts[n] = sl.Doc.Text;
+    }
+
+    // Tokens of each distinct text the group saw (texts are compared by reference: a step that does not change a
+    // document keeps its string), reusing the count of the previous group's last text.
+    private static void CountTokens(Slot sl, int n, Func<string, long> counter)
+    {
+        int last = sl.DroppedAt >= 0 ? sl.DroppedAt : n;
+        for (int k = 0; k <= last; k++)
+        {
+            string text = sl.Texts[k]!;
+            if (!ReferenceEquals(text, sl.CachedText)) { sl.CachedText = text; sl.CachedTokens = counter(text); }
+            sl.Tokens[k] = sl.CachedTokens;
+        }
     }
 
     private static string Sanitize(string name)

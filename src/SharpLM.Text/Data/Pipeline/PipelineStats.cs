@@ -1,6 +1,6 @@
 // The funnel of a pipeline run (stats.json): documents and UTF-8 bytes into and out of every step, with the
-// removal reasons, plus the input/output totals and skipped bad inputs. Tokens per stage are counted by the
-// tokenize stage, which writes its own figures.
+// removal reasons, plus the input/output totals and skipped bad inputs; with a tokenizer (`data run --tokenizer`)
+// also the tokens into and out of every step (absent from the JSON otherwise).
 using System.Text.Json;
 using System.Text.Json.Serialization;
 
@@ -14,6 +14,8 @@ public sealed class StepStats
     [JsonPropertyName("docs_out")] public long DocsOut { get; set; }
     [JsonPropertyName("bytes_in")] public long BytesIn { get; set; }
     [JsonPropertyName("bytes_out")] public long BytesOut { get; set; }
+    [JsonPropertyName("tokens_in"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public long? TokensIn { get; set; }
+    [JsonPropertyName("tokens_out"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public long? TokensOut { get; set; }
     [JsonPropertyName("seconds")] public double Seconds { get; set; }
     [JsonPropertyName("removed")] public SortedDictionary<string, long> Removed { get; set; } = new(StringComparer.Ordinal);
 }
@@ -25,6 +27,8 @@ public sealed class PipelineStats
     [JsonPropertyName("bytes_in")] public long BytesIn { get; set; }
     [JsonPropertyName("docs_out")] public long DocsOut { get; set; }
     [JsonPropertyName("bytes_out")] public long BytesOut { get; set; }
+    [JsonPropertyName("tokens_in"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public long? TokensIn { get; set; }
+    [JsonPropertyName("tokens_out"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public long? TokensOut { get; set; }
     [JsonPropertyName("skipped_inputs")] public long SkippedInputs { get; set; }
     [JsonPropertyName("skipped_samples")] public List<string> SkippedSamples { get; set; } = [];
     [JsonPropertyName("seconds")] public double Seconds { get; set; }
