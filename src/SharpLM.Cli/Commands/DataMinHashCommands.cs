@@ -15,7 +15,7 @@ internal static class DataMinHashCommands
     /// <summary>The `sharplm data minhash` command.</summary>
     public static Command Create()
     {
-        var cmd = new Command("minhash", "MinHash-LSH near-duplicate removal as scale-out stages: 'signatures' (every rank), then 'buckets' (every rank), 'cluster' (rank 0), 'filter' (every rank). Intermediate files are sorted and checksummed; finished tasks are skipped on relaunch.");
+        var cmd = new Command("minhash", "MinHash-LSH near-duplicate removal as scale-out stages: 'signatures' (every rank), then 'buckets' (every rank), 'cluster' (rank 0), 'filter' (every rank). Rank r reads every world-size-th input file; the document kept in each cluster is the first in rank-major order (rank 0's documents, then rank 1's, …), as `data dedup --minhash` on that concatenation. Intermediate files are sorted and checksummed; finished tasks are skipped on relaunch.");
         foreach (var stage in MinHashStaged.StageNames) cmd.Subcommands.Add(Stage(stage));
         return cmd;
     }

@@ -9,8 +9,11 @@
 // inputs in rank order (verified edges do not depend on the order unions happen in).
 // Every file: magic, version, header fields, records, then an XXH3-64 of everything before it, checked on read;
 // written under a temporary name and renamed; each finished (stage, rank) task leaves a marker in done/.
-// Memory: signatures stage one batch; buckets stage 4K bytes per document of the whole corpus (the signatures
-// for verification) plus one record per rank; cluster 4 bytes per document plus the pairs.
+// Memory: signatures stage one batch of texts plus, for the rank's documents, 12 bytes per band and 4K + id bytes
+// (the band records are sorted before writing); buckets stage 4K bytes per document of the whole corpus (the
+// signatures, for verification) plus 12 bytes per document for the band being merged; cluster the same
+// signatures plus 4 bytes per document and the pairs. "First in input order" means rank-major: all of rank 0's
+// documents, then rank 1's, … (`data minhash` ranks read every world-size-th input file).
 using System.Buffers.Binary;
 using System.IO.Hashing;
 using System.Runtime.InteropServices;
