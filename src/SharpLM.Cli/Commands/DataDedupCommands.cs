@@ -31,7 +31,7 @@ internal static class DataDedupCommands
         var threshold = new Option<double>("--threshold") { Description = "Join an LSH candidate pair only if its estimated Jaccard is ≥ this (0 = every candidate).", DefaultValueFactory = _ => 0.7 };
         var shingle = new Option<int>("--shingle") { Description = "Words per MinHash shingle.", DefaultValueFactory = _ => 5 };
         var seed = new Option<ulong>("--seed") { Description = "Seed of the MinHash hash functions.", DefaultValueFactory = _ => new MinHashOptions().Seed };
-        var threads = new Option<int>("--threads") { Description = "Threads for MinHash signatures (0 = one per core).", DefaultValueFactory = _ => 0 };
+        var threads = new Option<int>("--threads") { Description = "Threads for JSON parsing and writing, line hashing and MinHash signatures (0 = one per core); the output does not depend on it.", DefaultValueFactory = _ => 0 };
         var skipBad = new Option<bool>("--skip-bad-lines") { Description = "Skip and count malformed input lines instead of stopping." };
         var cmd = new Command("dedup", "Deduplicate documents: exact hashes, normalised URLs, boilerplate lines across documents, MinHash-LSH near-duplicates.");
         foreach (var opt in new Option[] { input, output, exact, url, lines, minhash, bits, normWs, lineMin, paragraphs, sketch, bands, rows, threshold, shingle, seed, threads, skipBad })
@@ -64,14 +64,15 @@ internal static class DataDedupCommands
     private static void PrintSteps(DedupReport r)
     {
         var ci = CultureInfo.InvariantCulture;
-        var table = new Table().AddColumns("step", "docs in", "docs out", "removed", "MB in", "MB out", "MB/s");
+        var table = new Table().AddColumns("step", "docs in", "docs out", "removed", "MB in", "MB out", "step MB/s");
         foreach (var s in r.Steps)
         {
             table.AddRow(s.Step, s.DocsIn.ToString("N0", ci), s.DocsOut.ToString("N0", ci), (s.DocsIn - s.DocsOut).ToString("N0", ci),
                 (s.BytesIn / 1e6).ToString("F2", ci), (s.BytesOut / 1e6).ToString("F2", ci), (s.Seconds > 0 ? s.BytesIn / 1e6 / s.Seconds : 0).ToString("F1", ci));
         }
         AnsiConsole.Write(table);
-        Console.WriteLine($"documents {r.DocsIn.ToString("N0", ci)} → {r.DocsOut.ToString("N0", ci)}" +
+        Console.WriteLine($"documents {r.DocsIn.ToString("N0", ci)} → {r.DocsOut.ToString("N0", ci)} in {r.Seconds.ToString("F1", ci)} s " +
+                          $"({(r.Seconds > 0 ? r.BytesIn / 1e6 / r.Seconds : 0).ToString("F1", ci)} MB/s overall, JSON parsing and writing included)" +
                           (r.Clusters > 0 ? $", {r.Clusters.ToString("N0", ci)} near-duplicate clusters" : "") +
                           (r.BadLines > 0 ? $", {r.BadLines} bad lines skipped" : ""));
     }
