@@ -185,7 +185,7 @@ internal static class TrainCommands
                 r = null!;
                 AnsiConsole.Progress()
                     .AutoClear(false)
-                    .Columns(new TaskDescriptionColumn { Alignment = Justify.Left }, new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn(), new SpinnerColumn())
+                    .Columns(new TaskDescriptionColumn { Alignment = Justify.Left }, new ProgressBarColumn { Width = 20 }, new PercentageColumn(), new SpinnerColumn())
                     .Start(ctx =>
                     {
                         var task = ctx.AddTask("starting", maxValue: Math.Max(1, s.Train.Steps));
@@ -193,7 +193,7 @@ internal static class TrainCommands
                         {
                             task.MaxValue = st.TotalSteps;
                             task.Value = st.Step;
-                            task.Description = Markup.Escape(Describe(st));
+                            task.Description = Markup.Escape(Short(st));
                         }, peak, cts.Token);
                         task.StopTask();
                     });
@@ -208,6 +208,14 @@ internal static class TrainCommands
             }
         }
         finally { Console.CancelKeyPress -= onCancel; }
+    }
+
+    // The progress bar's line: step, loss, tokens/s, MFU, ETA (lr and grad norm are in metrics.jsonl).
+    private static string Short(StepReport st)
+    {
+        string eta = double.IsFinite(st.EtaSeconds) ? TimeSpan.FromSeconds(Math.Round(st.EtaSeconds)).ToString("c", Ci) : "?";
+        string mfu = double.IsFinite(st.Mfu) ? (st.Mfu * 100).ToString("F1", Ci) + "%" : "n/a";
+        return $"{st.Step}/{st.TotalSteps} loss {(st.Skipped ? "skip" : st.Loss.ToString("F3", Ci))} {st.TokensPerSecond.ToString("N0", Ci)} tok/s MFU {mfu} ETA {eta}";
     }
 
     private static string Describe(StepReport st)
