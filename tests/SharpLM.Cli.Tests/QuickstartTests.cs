@@ -39,7 +39,7 @@ public class QuickstartTests
         {
             QuickstartCommand.Run(o);
 
-            foreach (var stage in new[] { "crawl", "data", "tokenizer", "tokens", "base", "eval" })
+            foreach (var stage in new[] { "crawl", "data", "tokenizer", "tokens", "base", "model", "eval" })
                 Assert.True(File.Exists(Path.Combine(dir, stage, QuickstartRunner.MarkerName)), $"{stage} has no marker");
 
             Assert.Equal(150, CrawlFiles.ReadLabels(Path.Combine(dir, "crawl", CrawlFiles.LabelsName)).Count);
@@ -57,17 +57,19 @@ public class QuickstartTests
 
             var tok = TokenizerJson.Load(Path.Combine(dir, "tokenizer", QuickstartStages.TokenizerFile));
             Assert.Equal(320, tok.VocabSize);
-            using (var shard = TokenShard.Open(Path.Combine(dir, "tokens", "train_000.bin")))
+            using (var shard = TokenShard.Open(TokenLoader.Find(Path.Combine(dir, "tokens"), "train_")[0]))
             {
                 Assert.True(shard.TokenCount > 1000);
                 Assert.Equal(tok.SpecialTokens[QuickstartStages.EndOfText], shard.Token(0));
             }
-            using (var val = TokenShard.Open(Path.Combine(dir, "tokens", "val_000.bin"))) Assert.True(val.TokenCount > 0);
+            Assert.NotEmpty(QuickstartStages.ReadTokens(Path.Combine(dir, "tokens"), "val_"));
 
             var ckpt = new CheckpointStore(Path.Combine(dir, "base")).Latest();
             Assert.NotNull(ckpt);
             Assert.Equal(12, ckpt!.State.Step);
             using (var model = TransformerModel.Load(ckpt.Directory)) Assert.Equal(1, model.Config.NumLayers);
+            using (var model = TransformerModel.Load(Path.Combine(dir, "model"))) Assert.Equal(1, model.Config.NumLayers);
+            Assert.Equal(tok.VocabSize, TokenizerJson.Load(Path.Combine(dir, "model", QuickstartStages.TokenizerFile)).VocabSize);
             Assert.Equal(12, MetricsLog.Read(Path.Combine(dir, "base", "metrics.jsonl")).Count);
 
             using (var results = JsonDocument.Parse(File.ReadAllText(Path.Combine(dir, "eval", QuickstartStages.ResultsFile))))

@@ -19,7 +19,7 @@ internal static class QuickstartCommand
         var outOpt = new Option<string>("--out") { Description = "Run directory.", DefaultValueFactory = _ => "runs/quickstart" };
         var minutesOpt = new Option<double>("--minutes") { Description = "Wall-time budget of the whole run in minutes; pretraining gets what the other stages leave.", DefaultValueFactory = _ => 10 };
         var forceOpt = new Option<bool>("--force") { Description = "Redo every stage even if its artifacts exist." };
-        var pagesOpt = new Option<int>("--pages") { Description = "Pages of the synthetic crawl.", DefaultValueFactory = _ => 8000 };
+        var pagesOpt = new Option<int>("--pages") { Description = "Pages of the synthetic crawl.", DefaultValueFactory = _ => 12000 };
         var seedOpt = new Option<long>("--seed") { Description = "Seed of the synthetic world, the crawl and training.", DefaultValueFactory = _ => 1 };
         foreach (var opt in new Option[] { outOpt, minutesOpt, forceOpt, pagesOpt, seedOpt }) cmd.Options.Add(opt);
         cmd.SetAction(pr => CliErrors.Run(() =>

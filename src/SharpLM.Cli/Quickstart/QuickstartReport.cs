@@ -26,11 +26,11 @@ internal static class QuickstartReport
     private static string Mb(JsonNode? v, string fmt = "0.0") => v is null ? "–" : (D(v) / 1e6).ToString(fmt, Inv) + " MB";
 
     /// <summary>The chat command for the newest checkpoint of the run.</summary>
-    public static string ChatCommand(QuickstartOptions o)
-    {
-        var ckpt = new CheckpointStore(Path.Combine(o.OutDir, "base")).Latest();
-        return $"sharplm chat --model {(ckpt is null ? Path.Combine(o.OutDir, "base") : ckpt.Directory)}";
-    }
+    public static string ChatCommand(QuickstartOptions o) => $"sharplm chat --model {Path.Combine(o.OutDir, "model")}";
+
+    /// <summary>A generation command for the exported model.</summary>
+    public static string GenerateCommand(QuickstartOptions o) =>
+        $"sharplm generate --model {Path.Combine(o.OutDir, "model")} --temperature 0 --prompt \"Once upon a time, in a town called\"";
 
     public static void Write(QuickstartOptions o, QuickstartRunner runner, DateTime started)
     {
@@ -74,7 +74,8 @@ internal static class QuickstartReport
         if (Summary("tokenizer") is { } tk && Summary("tokens") is { } ts)
             r.Facts.Add(new FactTable("Tokenizer and shards", [
                 ("vocabulary (byte-level BPE)", N(tk["vocab_size"])), ("trained on", $"{N(tk["documents"])} documents, {Mb(tk["bytes"], "0.00")}"),
-                ("training tokens", N(ts["train_tokens"])), ("validation tokens", N(ts["val_tokens"])), ("bytes per token", F(ts["bytes_per_token"], "0.00")),
+                ("training tokens", $"{N(ts["train_tokens"])} in {N(ts["train_documents"])} documents"), ("validation tokens", $"{N(ts["val_tokens"])} in {N(ts["val_documents"])} documents"),
+                ("bytes per token", F(ts["bytes_per_token"], "0.00")),
             ]));
 
         if (Summary("base") is { } b)
@@ -107,6 +108,7 @@ internal static class QuickstartReport
             foreach (var s in e["samples"]!.AsArray()) r.Samples.Add(new SampleText(s!["prompt"]!.ToString(), s["completion"]!.ToString()));
         }
         r.NextSteps.Add(ChatCommand(o));
+        r.NextSteps.Add(GenerateCommand(o));
         r.NextSteps.Add($"sharplm quickstart --out {o.OutDir}            # reuses every finished stage; --force redoes them");
         ReportWriter.Write(o.OutDir, r);
     }

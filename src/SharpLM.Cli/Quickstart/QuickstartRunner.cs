@@ -3,8 +3,9 @@
 //   crawl/      synthetic web crawl (WARC), labels.jsonl, questions.jsonl, world.json
 //   data/       documents.jsonl (clean, deduplicated), funnel.json (precision/recall per step vs labels)
 //   tokenizer/  tokenizer.json (byte-level BPE trained on the clean training documents)
-//   tokens/     train_000.bin/.idx, val_000.bin/.idx
+//   tokens/     train_*.bin/.idx, val_*.bin/.idx (sharplm data tokenize)
 //   base/       pretrained checkpoints, metrics.jsonl, run.json
+//   model/      the final weights, config.json and tokenizer.json in one directory (sharplm chat/generate --model)
 //   eval/       results.json (loss, bits per byte, unigram baseline, multiple choice, samples)
 //   report.md, report.html, plots/
 // Each stage directory gets stage.json written last; a stage whose marker exists is reused, unless --force
@@ -24,7 +25,7 @@ internal sealed record QuickstartOptions
     public string OutDir { get; init; } = "runs/quickstart";
     public double Minutes { get; init; } = 10;
     public bool Force { get; init; }
-    public int Pages { get; init; } = 8000;
+    public int Pages { get; init; } = 12000;
     public long Seed { get; init; } = 1;
     public int VocabSize { get; init; } = 2048;
     public int SeqLen { get; init; } = 128;
@@ -67,7 +68,8 @@ internal sealed class QuickstartRunner(QuickstartOptions o, Action<string> log)
         Stage("tokenizer", dir => QuickstartStages.TrainTokenizer(o, Dir("data"), dir, log));
         Stage("tokens", dir => QuickstartStages.Tokenize(Dir("data"), Dir("tokenizer"), dir, log));
         Stage("base", dir => QuickstartStages.Pretrain(o, Dir("tokens"), dir, EvalReserveSeconds(), () => SecondsLeft, log));
-        Stage("eval", dir => QuickstartStages.Evaluate(o, Dir("crawl"), Dir("tokenizer"), Dir("tokens"), Dir("base"), dir, log));
+        Stage("model", dir => QuickstartStages.ExportModel(Dir("base"), Dir("tokenizer"), dir, log));
+        Stage("eval", dir => QuickstartStages.Evaluate(o, Dir("crawl"), Dir("model"), Dir("tokens"), dir, log));
         var sw = Stopwatch.StartNew();
         QuickstartReport.Write(o, this, _started);
         Stages.Add(new StageResult("report", sw.Elapsed.TotalSeconds, false, []));

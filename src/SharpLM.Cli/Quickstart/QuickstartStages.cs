@@ -3,7 +3,6 @@
 // stage.json marker and the report. See QuickstartRunner for the layout.
 using System.Diagnostics;
 using System.Globalization;
-using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
@@ -169,8 +168,11 @@ internal static class QuickstartStages
         return p + r == 0 ? 0 : 2 * p * r / (p + r);
     }
 
-    /// <summary>The validation split: one document in twenty, by a hash of its id (stable across runs and machines).</summary>
-    public static bool IsValidation(string id) => SHA256.HashData(Encoding.UTF8.GetBytes(id))[0] % 20 == 0;
+    /// <summary>Share of documents held out for validation.</summary>
+    public const double ValFraction = 0.05;
+
+    /// <summary>The validation split of `sharplm data tokenize` (a hash of the id): the tokenizer trains on the other side only.</summary>
+    public static bool IsValidation(string id) => TokenizeJob.IsValidation(id, ValFraction, 0);
 
     // ---- 3. tokenizer ---------------------------------------------------------------------------
 
@@ -189,34 +191,43 @@ internal static class QuickstartStages
 
     public static JsonObject Tokenize(string dataDir, string tokDir, string dir, Action<string> log)
     {
-        var tok = TokenizerJson.Load(Path.Combine(tokDir, TokenizerFile));
-        int eot = tok.SpecialTokens[EndOfText];
-        long trainBytes = 0, valBytes = 0;
-        using var train = new TokenShardWriter(Path.Combine(dir, "train_000.bin"), tok.VocabSize);
-        using var val = new TokenShardWriter(Path.Combine(dir, "val_000.bin"), tok.VocabSize);
-        var buf = new List<int>();
-        foreach (var d in DocumentJsonl.Read(Path.Combine(dataDir, DocumentsFile)))
+        // `sharplm data tokenize`: every document starts with <|endoftext|> (as BOS), which prompts also start with.
+        var st = TokenizeJob.Run(new TokenizeOptions
         {
-            buf.Clear();
-            buf.Add(eot); // every document starts with <|endoftext|>, which prompts also start with
-            tok.EncodeOrdinaryTo(d.Text, buf);
-            bool isVal = IsValidation(d.Id);
-            (isVal ? val : train).AddDocument(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(buf));
-            if (isVal) valBytes += Encoding.UTF8.GetByteCount(d.Text); else trainBytes += Encoding.UTF8.GetByteCount(d.Text);
-        }
-        train.Complete();
-        val.Complete();
-        log($"tokens: {train.TokenCount:N0} training and {val.TokenCount:N0} validation tokens ({(double)trainBytes / Math.Max(1, train.TokenCount - train.DocumentCount):F2} bytes per token)");
+            Input = Path.Combine(dataDir, DocumentsFile),
+            Tokenizer = Path.Combine(tokDir, TokenizerFile),
+            OutDir = dir,
+            ValFraction = ValFraction,
+            Bos = true,
+            BosToken = EndOfText,
+            Overwrite = true,
+        });
+        log($"tokens: {st.Line()}");
         return new JsonObject
         {
-            ["train_tokens"] = train.TokenCount,
-            ["val_tokens"] = val.TokenCount,
-            ["train_documents"] = train.DocumentCount,
-            ["val_documents"] = val.DocumentCount,
-            ["train_bytes"] = trainBytes,
-            ["val_bytes"] = valBytes,
-            ["bytes_per_token"] = (double)trainBytes / Math.Max(1, train.TokenCount - train.DocumentCount),
+            ["train_tokens"] = st.TrainTokens,
+            ["val_tokens"] = st.ValTokens,
+            ["train_documents"] = st.TrainDocs,
+            ["val_documents"] = st.ValDocs,
+            ["bytes"] = st.Bytes,
+            ["bytes_per_token"] = st.BytesPerToken,
         };
+    }
+
+    /// <summary>All tokens of the shards of one split (train_ or val_), in order, up to <paramref name="max"/>.</summary>
+    public static int[] ReadTokens(string dir, string prefix, long max = long.MaxValue)
+    {
+        var list = new List<int>();
+        foreach (var path in TokenLoader.Find(dir, prefix))
+        {
+            using var shard = TokenShard.Open(path);
+            long n = Math.Min(shard.TokenCount, max - list.Count);
+            var buf = new int[n];
+            shard.CopyTokens(0, buf);
+            list.AddRange(buf);
+            if (list.Count >= max) break;
+        }
+        return [.. list];
     }
 
     // ---- 5. pretraining -------------------------------------------------------------------------
@@ -250,7 +261,7 @@ internal static class QuickstartStages
 
     public static JsonObject Pretrain(QuickstartOptions o, string tokensDir, string dir, double evalReserve, Func<double> secondsLeft, Action<string> log)
     {
-        using var trainShard = TokenShard.Open(Path.Combine(tokensDir, "train_000.bin"));
+        long trainTokens = ReadTokens(tokensDir, "train_").LongLength;
         int vocab = TokenizerJson.Load(Path.Combine(tokensDir, "..", "tokenizer", TokenizerFile)).VocabSize;
         string planPath = Path.Combine(dir, PlanFile);
         bool resume = File.Exists(planPath) && new CheckpointStore(dir).Latest() != null;
@@ -316,7 +327,7 @@ internal static class QuickstartStages
             ["val_loss"] = result.LastValidation?.Loss,
             ["val_bpb"] = result.LastValidation?.BitsPerByte,
             ["checkpoint"] = Path.GetRelativePath(dir, ckpt.Directory),
-            ["train_shard_tokens"] = trainShard.TokenCount,
+            ["train_shard_tokens"] = trainTokens,
         };
     }
 
@@ -347,31 +358,45 @@ internal static class QuickstartStages
                 var c = SmallLlama(L, C, vocab, T);
                 double s = secPerStep * c.TrainingFlopsPerToken(T) / probeFlops;
                 double tokens = seconds / s * B * T;
-                if (tokens >= 10.0 * c.ParameterCount()) { chosen = (L, C); stepSeconds = s; }
+                // The largest model that still sees ~5 tokens per parameter: below Chinchilla's 20, because the corpus
+                // is small and repetitive and a wider model memorises its facts in fewer passes.
+                if (tokens >= 5.0 * c.ParameterCount()) { chosen = (L, C); stepSeconds = s; }
             }
         else stepSeconds = secPerStep * SmallLlama(chosen.Layers, chosen.Width, vocab, T).TrainingFlopsPerToken(T) / probeFlops;
         long steps = o.Steps ?? Math.Max(10, (long)(seconds / stepSeconds));
         log($"pretrain: {seconds:F0} s for training; probe step {secPerStep:F3} s");
-        return new Plan(chosen.Layers, chosen.Width, steps, o.Steps is null ? seconds / 60 * 1.1 : 0, Lr(chosen.Width), stepSeconds);
+        // The trainer stops at the budget (and saves) if the machine turns out slower than measured.
+        return new Plan(chosen.Layers, chosen.Width, steps, o.Steps is null ? seconds / 60 : 0, Lr(chosen.Width), stepSeconds);
+    }
+
+    // ---- 5b. a model directory for chat and generation ------------------------------------------
+
+    /// <summary>Copies the newest checkpoint's weights and config and the tokenizer into one directory (what `sharplm chat --model` reads).</summary>
+    public static JsonObject ExportModel(string baseDir, string tokDir, string dir, Action<string> log)
+    {
+        var ckpt = new CheckpointStore(baseDir).Latest() ?? throw new InvalidDataException($"{baseDir}: no checkpoint to export");
+        foreach (var (from, name) in new[]
+                 {
+                     (ckpt.ModelPath, CheckpointStore.ModelFile), (Path.Combine(ckpt.Directory, CheckpointStore.ConfigFile), CheckpointStore.ConfigFile),
+                     (Path.Combine(tokDir, TokenizerFile), TokenizerFile),
+                 })
+            File.Copy(from, Path.Combine(dir, name), overwrite: true);
+        log($"model: {dir} (step {ckpt.State.Step})");
+        return new JsonObject { ["from"] = Path.GetFullPath(ckpt.Directory), ["step"] = ckpt.State.Step };
     }
 
     // ---- 6. evaluation --------------------------------------------------------------------------
 
-    public static JsonObject Evaluate(QuickstartOptions o, string crawlDir, string tokDir, string tokensDir, string baseDir, string dir, Action<string> log)
+    public static JsonObject Evaluate(QuickstartOptions o, string crawlDir, string modelDir, string tokensDir, string dir, Action<string> log)
     {
-        var ckpt = new CheckpointStore(baseDir).Latest() ?? throw new InvalidDataException($"{baseDir}: no checkpoint to evaluate");
-        using var model = TransformerModel.Load(ckpt.Directory);
-        var tok = TokenizerJson.Load(Path.Combine(tokDir, TokenizerFile));
+        using var model = TransformerModel.Load(modelDir);
+        var tok = TokenizerJson.Load(Path.Combine(modelDir, TokenizerFile));
         int eot = tok.SpecialTokens[EndOfText];
         int[] Encode(string s) => [eot, .. tok.EncodeOrdinary(s)];
 
         // Language modelling on held-out tokens, against the unigram baseline fitted on the training tokens.
-        using var valShard = TokenShard.Open(Path.Combine(tokensDir, "val_000.bin"));
-        using var trainShard = TokenShard.Open(Path.Combine(tokensDir, "train_000.bin"));
-        var val = new int[Math.Min(valShard.TokenCount, o.EvalTokens)];
-        valShard.CopyTokens(0, val);
-        var trainTokens = new int[trainShard.TokenCount];
-        trainShard.CopyTokens(0, trainTokens);
+        var val = ReadTokens(tokensDir, "val_", o.EvalTokens);
+        var trainTokens = ReadTokens(tokensDir, "train_");
         var unigram = new UnigramModel(tok.VocabSize);
         unigram.Add(trainTokens);
         var lm = LanguageModeling.Score(model, val, Math.Min(o.SeqLen, model.Config.MaxPositions), tok.BytesPerToken, batch: 8);
@@ -413,8 +438,7 @@ internal static class QuickstartStages
 
         var results = new JsonObject
         {
-            ["checkpoint"] = Path.GetFullPath(ckpt.Directory),
-            ["step"] = ckpt.State.Step,
+            ["model"] = Path.GetFullPath(modelDir),
             ["val"] = LmJson(lm),
             ["unigram"] = LmJson(uni),
             ["tasks"] = tasks,

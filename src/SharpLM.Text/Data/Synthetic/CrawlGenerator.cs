@@ -206,6 +206,7 @@ public sealed class CrawlGenerator
                 {
                     var (a, pii, site, _) = English(source);
                     var edited = NearCopy(a, ref rng);
+                    pii = pii.Where(v => edited.Text.Contains(v, StringComparison.Ordinal)).ToList(); // the edit may drop the contact line
                     var other = SiteTemplates.Sites[rng.Next(SiteTemplates.Sites.Length)];
                     var labels = PageLabels.NearDuplicate | (pii.Count > 0 ? PageLabels.Pii : PageLabels.None);
                     return new CrawlPage(id, UrlFor(other, edited, i), SiteTemplates.Render(edited, other, "en", Related(ref rng)), "en", labels, PageId(source), edited.Text, a.Kind, pii, date);
@@ -236,10 +237,10 @@ public sealed class CrawlGenerator
     private static Article NearCopy(Article a, ref SynthRng rng)
     {
         var paras = a.Paragraphs.ToList();
-        if (paras.Count >= 5 && rng.Chance(0.5)) paras.RemoveAt(rng.Range(1, paras.Count - 1));
+        if (paras.Count >= 7 && rng.Chance(0.5)) paras.RemoveAt(rng.Range(1, paras.Count - 1));
         string[] months = ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December"];
         paras.Insert(0, $"Posted on {rng.Range(1, 28)} {rng.Pick(months)} 2024 by {(rng.Chance(0.5) ? "admin" : "the editors")}.");
-        if (rng.Chance(0.6)) paras.Add(rng.Chance(0.5) ? "Thanks for reading. Share this page with your friends." : "If you liked this, read more on our home page.");
+        if (rng.Chance(0.4)) paras.Add(rng.Chance(0.5) ? "Thanks for reading. Share this page with your friends." : "If you liked this, read more on our home page.");
         return a with { Paragraphs = paras };
     }
 }

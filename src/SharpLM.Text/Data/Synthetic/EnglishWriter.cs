@@ -15,9 +15,9 @@ public sealed record Article(string Kind, string Title, IReadOnlyList<string> Pa
 public sealed class EnglishWriter(World world)
 {
     /// <summary>The kinds of English article, in the order <see cref="Write"/> draws them.</summary>
-    public static readonly string[] Kinds = ["story", "person", "place", "country", "dialogue", "arithmetic"];
+    public static readonly string[] Kinds = ["story", "person", "place", "country", "dialogue", "arithmetic", "quiz"];
 
-    private static readonly double[] KindWeights = [0.30, 0.18, 0.10, 0.05, 0.22, 0.15];
+    private static readonly double[] KindWeights = [0.22, 0.22, 0.09, 0.05, 0.20, 0.12, 0.10];
 
     /// <summary>One article of a random kind.</summary>
     public Article Write(ref SynthRng rng)
@@ -32,7 +32,8 @@ public sealed class EnglishWriter(World world)
             "place" => PlaceEntry(ref rng),
             "country" => CountryEntry(ref rng),
             "dialogue" => Dialogue(ref rng),
-            _ => ArithmeticLesson(ref rng),
+            "arithmetic" => ArithmeticLesson(ref rng),
+            _ => Quiz(ref rng),
         };
     }
 
@@ -150,11 +151,13 @@ public sealed class EnglishWriter(World world)
     private static readonly string[] Countables = ["apples", "pears", "eggs", "carrots", "plums", "biscuits", "cherries", "buttons", "shells", "marbles"];
     private static readonly string[] Feelings = ["happy", "tired", "excited", "hungry", "calm", "curious", "proud", "sleepy"];
 
-    private string Event(Person p, Person q, ref SynthRng rng)
+    private const int EventKinds = 14;
+
+    private string Event(Person p, Person q, ref SynthRng rng, int kind = -1)
     {
         var town = world.TownNamed(p.Town);
         string food = rng.Pick(Foods);
-        return rng.Next(14) switch
+        return (kind >= 0 ? kind : rng.Next(EventKinds)) switch
         {
             0 => $"{p.First} walked to the market to buy some {food}.",
             1 => $"On the way, {p.First} met {q.First} near {town.Landmark}.",
@@ -189,18 +192,31 @@ public sealed class EnglishWriter(World world)
             _ => $"Not long ago, {p.FullName} lived a quiet life in {p.Town}, near {town.Landmark}.",
         };
         paras.Add(open + " " + Residence(p, ref rng) + " " + Colour(p, ref rng));
-        int n = rng.Range(4, 8);
-        for (int i = 0; i < n; i++)
+        // Every event and every fact at most once per story: repeated sentences are what repetition filters
+        // (Gopher's duplicated n-grams) remove, and good prose does not repeat itself.
+        var pool = new List<string>();
+        var kinds = Enumerable.Range(0, EventKinds).ToList();
+        rng.Shuffle(kinds);
+        foreach (int k in kinds.Take(rng.Range(8, 12)))
+        {
+            bool first = rng.Chance(0.6);
+            pool.Add(first ? Event(p, q, ref rng, k) : Event(q, p, ref rng, k));
+        }
+        pool.Add(Trade(p, ref rng));
+        pool.Add(PetSentence(p, ref rng));
+        pool.Add(CountSentence(p, ref rng));
+        pool.Add(Residence(q, ref rng));
+        pool.Add(Trade(q, ref rng));
+        pool.Add(Colour(q, ref rng));
+        pool.Add(PetSentence(q, ref rng));
+        rng.Shuffle(pool);
+        var weather = rng.Sample(Weather, 2);
+        int per = rng.Range(4, 6);
+        for (int i = 0; i < pool.Count; i += per)
         {
             var sb = new List<string>();
-            if (rng.Chance(0.4)) sb.Add(rng.Pick(Weather));
-            int m = rng.Range(4, 7);
-            for (int j = 0; j < m; j++)
-            {
-                bool first = rng.Chance(0.6);
-                var (who, other) = first ? (p, q) : (q, p);
-                sb.Add(rng.Chance(0.35) ? AnyFact(who, ref rng) : Event(who, other, ref rng));
-            }
+            if (i / per < weather.Count && rng.Chance(0.5)) sb.Add(weather[i / per]);
+            sb.AddRange(pool.Skip(i).Take(per));
             paras.Add(string.Join(" ", sb));
         }
         paras.Add(rng.Next(3) switch
@@ -349,6 +365,53 @@ public sealed class EnglishWriter(World world)
         return new Article("dialogue", title, lines);
     }
 
+    // Quiz pages: question/answer pairs in the lm-evaluation-harness frame ("Question: …" then "Answer: …"),
+    // worded as the held-out questions never are, so a model learns the frame here and is tested on new wordings.
+    internal Article Quiz(ref SynthRng rng)
+    {
+        var p = rng.Pick(world.People);
+        var town = world.TownNamed(p.Town);
+        var people = new List<Person> { p, Other(p, ref rng), Other(p, ref rng) };
+        var paras = new List<string>
+        {
+            $"How well do you know the people of {town.Name} and their friends? Read each question, think of the answer, and then check it on the line below. " +
+            "There are no tricks in this quiz, and every answer is a single word or a number.",
+        };
+        int n = rng.Range(8, 12);
+        for (int i = 0; i < n; i++)
+        {
+            var who = people[rng.Next(people.Count)];
+            var pet = world.PetNamed(who.PetName);
+            var (q, a) = rng.Next(9) switch
+            {
+                // Questions of 30+ characters: quiz pages must not be mostly short lines (FineWeb's short-line rule).
+                0 => ($"Where does {who.First} live these days?", who.Town),
+                1 => ($"What job does {who.First} do every day?", who.Job),
+                2 => ($"What is the favourite colour of {who.First}?", who.Colour),
+                3 => ($"How many {who.CountedThing} does {who.First} have at home?", Lexicon.Number(who.Count)),
+                4 => ($"What animal is {pet.Name}, the pet of {who.First}?", pet.Species),
+                5 => ($"Who owns the {pet.Colour} {pet.Species} called {pet.Name}?", who.First),
+                6 => ($"What is the capital city of {world.TownNamed(who.Town).Country}?", world.CountryNamed(world.TownNamed(who.Town).Country).Capital),
+                7 => ($"In what country is the town {who.Town}?", world.TownNamed(who.Town).Country),
+                _ => Sum(ref rng),
+            };
+            // Distinct questions and answers: a repeated line is what duplicate-line filters (FineWeb) remove.
+            if (paras.Contains("Question: " + q) || paras.Contains("Answer: " + a + ".")) continue;
+            paras.Add("Question: " + q);
+            paras.Add("Answer: " + a + ".");
+        }
+        paras.Add(rng.Chance(0.5) ? "How many did you get right? Share this quiz with your friends and see who knows the most." : "Well done if you knew them all! A new quiz comes out every week.");
+        return new Article("quiz", rng.Chance(0.5) ? $"Quiz: the people of {town.Name}" : $"A small quiz about {p.First} and friends", paras);
+
+        static (string, string) Sum(ref SynthRng rng)
+        {
+            int x = rng.Range(0, 10), y = rng.Range(0, 10);
+            return rng.Chance(0.5)
+                ? ($"How much do you get from {x} plus {y}?", (x + y).ToString(System.Globalization.CultureInfo.InvariantCulture))
+                : ($"How much do you get from {x + y} minus {y}?", x.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        }
+    }
+
     internal Article ArithmeticLesson(ref SynthRng rng)
     {
         bool add = rng.Chance(0.6);
@@ -358,8 +421,10 @@ public sealed class EnglishWriter(World world)
             add ? "In this lesson we practise adding small numbers. Read each line and say it out loud."
                 : "In this lesson we practise subtracting small numbers. Read each line and say it out loud.",
         };
-        int problems = rng.Range(5, 9);
-        for (int i = 0; i < problems; i++)
+        // Each wording once per lesson (three problems), so the page does not repeat its own sentences.
+        var order = new List<int> { 0, 1, 2 };
+        rng.Shuffle(order);
+        foreach (int form in order)
         {
             var p = rng.Pick(world.People);
             var q = Other(p, ref rng);
@@ -370,7 +435,7 @@ public sealed class EnglishWriter(World world)
             {
                 int x = rng.Range(0, 10), y = rng.Range(0, 10), z = x + y;
                 string xw = Lexicon.Number(x), yw = Lexicon.Number(y), zw = Lexicon.Number(z);
-                paras.Add(rng.Next(3) switch
+                paras.Add(form switch
                 {
                     0 => $"{p.First} has {xw} {food} in a basket. {q.First} comes to visit and gives {p.Him} {yw} more, so now {p.First} has {zw} {food} in the basket. In other words, {x} plus {y} is {z}.",
                     1 => $"{Lexicon.Cap(xw)} plus {yw} is {zw}. Think of {xw} {food} on a table, and then put {yw} more {food} next to them: there are {zw} {food} on the table now. With digits, {x} + {y} = {z}.",
@@ -381,7 +446,7 @@ public sealed class EnglishWriter(World world)
             {
                 int x = rng.Range(1, 20), y = rng.Range(0, x), z = x - y;
                 string xw = Lexicon.Number(x), yw = Lexicon.Number(y), zw = Lexicon.Number(z);
-                paras.Add(rng.Next(3) switch
+                paras.Add(form switch
                 {
                     0 => $"{p.First} had {xw} {food} and gave {yw} of them to {q.First}. Now {p.He} has {zw} {food} left, and {q.First} is very happy. In other words, {x} minus {y} is {z}.",
                     1 => $"{Lexicon.Cap(xw)} minus {yw} is {zw}. Think of {xw} {food} in a bowl, and then take {yw} of them out: there are {zw} {food} left in the bowl. With digits, {x} - {y} = {z}.",

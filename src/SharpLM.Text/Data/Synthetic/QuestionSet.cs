@@ -2,7 +2,8 @@
 // shape (question, choices, gold index): facts (residence, trade, favourite colour, pets, counts,
 // capitals, which country a town is in) and small-number arithmetic. The question wordings are chosen
 // so that none of them occurs in the crawl (see PhrasingMarkers; a test scans every page), so a model
-// scores only by having learned the fact, not by having seen the sentence. Questions never enter the
+// scores only by having learned the fact, not by having seen the sentence. The "Question:/Answer:" frame
+// itself does occur: the crawl's quiz pages ask about the same facts in other words. Questions never enter the
 // training data: they are written to questions.jsonl, beside the crawl, not into it.
 namespace SharpLM.Text.Data.Synthetic;
 
@@ -16,8 +17,11 @@ namespace SharpLM.Text.Data.Synthetic;
 /// <param name="Subject">The entity asked about (a name, or the operands).</param>
 public sealed record McQuestion(string Id, string Task, string Kind, string Question, IReadOnlyList<string> Choices, int Gold, string Subject)
 {
-    /// <summary>The prompt a model is scored on, lm-evaluation-harness style: "Question: …\nAnswer:".</summary>
-    public string Prompt => $"Question: {Question}\nAnswer:";
+    /// <summary>
+    /// The prompt a model is scored on, lm-evaluation-harness style ("Question: …", then "Answer:"), with the blank line
+    /// that separates paragraphs of extracted web text, the frame the crawl's quiz pages use.
+    /// </summary>
+    public string Prompt => $"Question: {Question}\n\nAnswer:";
 }
 
 /// <summary>Generates the held-out questions of a world.</summary>
@@ -27,7 +31,7 @@ public static class QuestionSet
     public static readonly string[] PhrasingMarkers =
         ["reside", "resident", "occupation", "earn a living", "above all", "most loved", "sort of creature",
          "kind of animal", "whose pet", "looks after", "seat of government", "which country", "in the possession of",
-         "sum of", "taken away from", "difference between", "question:", "answer:"];
+         "sum of", "taken away from", "difference between"];
 
     private const ulong Salt = 0x301;
 

@@ -150,6 +150,21 @@ public class CrawlGeneratorTests
     }
 
     [Fact]
+    public void GoodPagesPassTheRepetitionAndLineRules()
+    {
+        // The pipeline's Gopher repetition and FineWeb rules with their published defaults: almost every good page passes.
+        var gopher = new SharpLM.Text.Data.Quality.GopherRepetitionFilter();
+        var fineweb = new SharpLM.Text.Data.Quality.FineWebQualityFilter();
+        var good = Crawl.Where(p => p.ShouldKeep).ToList();
+        var failed = good.Where(p =>
+        {
+            var doc = new SharpLM.Text.Data.Document { Id = p.Id, Text = p.CleanText };
+            return !gopher.Apply(doc).Keep || !fineweb.Apply(doc).Keep;
+        }).Select(p => p.Kind).ToList();
+        Assert.True(failed.Count <= good.Count / 100, $"{failed.Count} of {good.Count} good pages fail: {string.Join(", ", failed.GroupBy(k => k).Select(g => $"{g.Key} {g.Count()}"))}");
+    }
+
+    [Fact]
     public void QuestionsAreTrueInTheWorld()
     {
         var world = World.Create(7);
