@@ -363,8 +363,12 @@ internal static class QuickstartStages
                 if (tokens >= 5.0 * c.ParameterCount()) { chosen = (L, C); stepSeconds = s; }
             }
         else stepSeconds = secPerStep * SmallLlama(chosen.Layers, chosen.Width, vocab, T).TrainingFlopsPerToken(T) / probeFlops;
+        // Leave time for evaluation: forward passes (about a third of a training step per token) over the validation
+        // tokens, the held-out questions (~2,000 choices of ~32 tokens) and the greedy samples (~12,000 tokens recomputed).
+        double evalSeconds = stepSeconds / (B * T) * (o.EvalTokens + 2000 * 32 + 12_000) / 3;
+        seconds = Math.Max(5, seconds - evalSeconds);
         long steps = o.Steps ?? Math.Max(10, (long)(seconds / stepSeconds));
-        log($"pretrain: {seconds:F0} s for training; probe step {secPerStep:F3} s");
+        log($"pretrain: {seconds:F0} s for training, ~{evalSeconds:F0} s kept for evaluation; probe step {secPerStep:F3} s");
         // The trainer stops at the budget (and saves) if the machine turns out slower than measured.
         return new Plan(chosen.Layers, chosen.Width, steps, o.Steps is null ? seconds / 60 : 0, Lr(chosen.Width), stepSeconds);
     }
