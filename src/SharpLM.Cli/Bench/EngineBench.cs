@@ -27,6 +27,13 @@ internal static class EngineBench
             report.Add(new BenchRow("peak", "copy_256MiB", 1, bw1, "GB/s"));
             if (all > 1)
                 report.Add(new BenchRow("peak", "copy_256MiB", all, MachinePeak.CopyGBs(all), "GB/s", "copy_1thread", bw1));
+            // The same limits per CPU-second of this process: on a shared machine, what a core delivers
+            // while it runs (the wall-clock rows above also count time other processes took).
+            foreach (int t in all > 1 ? new[] { 1, all } : new[] { 1 })
+            {
+                report.Add(new BenchRow("peak", $"fma_f32_{MachinePeak.Isa}_per_cpu_time", t, MachinePeak.FmaGflopsPerCpuSecond(t), "GFLOP/s"));
+                report.Add(new BenchRow("peak", "copy_256MiB_per_cpu_time", t, MachinePeak.CopyGBsPerCpuSecond(t), "GB/s"));
+            }
             report.Flush("machine peak");
             return 0;
         }));

@@ -76,6 +76,7 @@ internal static unsafe class GemmBench
                 var (peak, _) = Clean(() => MachinePeak.FmaGflops(t), t, wantClean: 5);
                 WorkerPool.Threads = t;
                 var (median, note) = Sample(() => Gemm.Run(c.TransA, c.TransB, c.M, c.N, c.K, pa, lda, pb, ldb, pc, c.N, c.Accumulate), flops, t);
+                note += string.Create(CultureInfo.InvariantCulture, $" vs peak per-cpu-time {MachinePeak.FmaGflopsPerCpuSecond(t):0.0}");
                 report.Add(new BenchRow("gemm", c.Name, t, median, "GFLOP/s", $"fma_peak_{t}t", peak, note));
                 if (one is { } g1 && t > 1)
                     report.Add(new BenchRow("gemm_scaling", c.Name, t, median, "GFLOP/s", "gemm_1t", g1, note));

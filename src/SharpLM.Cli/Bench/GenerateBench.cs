@@ -28,7 +28,8 @@ internal static class GenerateBench
         var prompt = new Option<int>("--prompt") { Description = "Prompt length of the prefill case.", DefaultValueFactory = _ => 512 };
         var steps = new Option<int>("--steps") { Description = "Decode steps timed per sample.", DefaultValueFactory = _ => 32 };
         var batches = new Option<string>("--batches") { Description = "Comma-separated decode batch sizes.", DefaultValueFactory = _ => "1,8" };
-        foreach (var o in new Option[] { json, threads, preset, dtype, prompt, steps, batches }) cmd.Options.Add(o);
+        var block = new Option<int>("--int8-block") { Description = "int8 scale block along a row (multiple of 32; 0 = one scale per row).", DefaultValueFactory = _ => 32 };
+        foreach (var o in new Option[] { json, threads, preset, dtype, prompt, steps, batches, block }) cmd.Options.Add(o);
         cmd.SetAction(pr => CliErrors.Run(() =>
         {
             int t = pr.GetValue(threads);
@@ -38,20 +39,20 @@ internal static class GenerateBench
                 .Select(s => int.TryParse(s, out int b) && b > 0 ? b : throw new UserFacingException($"--batches: '{s}' is not a positive integer")).ToArray();
             int p = pr.GetValue(prompt), n = pr.GetValue(steps);
             if (p < 1 || n < 1) throw new UserFacingException($"--prompt and --steps must be ≥ 1, got {p} and {n}");
-            Run(new BenchReport(pr.GetValue(json)), WorkerPool.Threads, ModelConfig.Preset(pr.GetValue(preset)!), WeightFormats.Parse(pr.GetValue(dtype)!), p, n, bs);
+            Run(new BenchReport(pr.GetValue(json)), WorkerPool.Threads, ModelConfig.Preset(pr.GetValue(preset)!), WeightFormats.Parse(pr.GetValue(dtype)!), p, n, bs, pr.GetValue(block));
             return 0;
         }));
         return cmd;
     }
 
-    private static void Run(BenchReport report, int threads, ModelConfig cfg, WeightFormat fmt, int promptLen, int steps, int[] batches)
+    private static void Run(BenchReport report, int threads, ModelConfig cfg, WeightFormat fmt, int promptLen, int steps, int[] batches, int int8Block)
     {
-        string f = WeightFormats.Name(fmt);
+        string f = WeightFormats.Name(fmt) + (fmt == WeightFormat.Int8 ? int8Block <= 0 ? "row" : $"b{int8Block}" : "");
         double copy = MachinePeak.CopyGBs(threads);
         double fma = MachinePeak.FmaGflops(threads);
         report.Add(new BenchRow("generate", $"copy_bw_{threads}t", threads, copy, "GB/s"));
         report.Add(new BenchRow("generate", $"fma_peak_{threads}t", threads, fma, "GFLOP/s"));
-        using var model = new InferenceModel(cfg, new RandomSource(1), fmt);
+        using var model = new InferenceModel(cfg, new RandomSource(1), fmt, int8Block);
         long bytes = model.WeightBytesPerToken;
         double bound = copy * 1e9 / bytes;
         report.Add(new BenchRow("generate", $"weights_{f}", threads, bytes / 1e6, "MB/token", Note: $"bandwidth bound {bound:F1} tokens/s at batch 1"));

@@ -49,6 +49,56 @@ public static unsafe class MachinePeak
         finally { WorkerPool.Threads = prev; }
     }
 
+    /// <summary>f32 FMA GFLOP per CPU-second per thread over ~0.4 s of the peak loop: the peak as time-sharing leaves it measurable.</summary>
+    public static double FmaGflopsPerCpuSecond(int threads)
+    {
+        const int iters = 2_000_000;
+        var body = new FmaBody { Iters = iters };
+        int prev = WorkerPool.Threads;
+        WorkerPool.Threads = threads;
+        try
+        {
+            WorkerPool.For(threads, 1, ref body);
+            var c0 = Environment.CpuUsage.TotalTime; long w0 = System.Diagnostics.Stopwatch.GetTimestamp();
+            int reps = 0;
+            do { WorkerPool.For(threads, 1, ref body); reps++; }
+            while (System.Diagnostics.Stopwatch.GetElapsedTime(w0).TotalSeconds < 0.4);
+            double cpu = (Environment.CpuUsage.TotalTime - c0).TotalSeconds;
+            return (double)reps * threads * body.FlopsPerIter * iters / Math.Max(1e-9, cpu) * threads / 1e9;
+        }
+        finally { WorkerPool.Threads = prev; }
+    }
+
+    /// <summary>
+    /// Copy bandwidth as bytes per CPU-second per thread (process CPU time over 5 copies of 256 MiB, pages
+    /// touched beforehand): the same quantity as <see cref="CopyGBs"/> on an idle machine, but it survives
+    /// time-sharing with other processes, so kernels measured the same way can be compared with it.
+    /// </summary>
+    public static double CopyGBsPerCpuSecond(int threads)
+    {
+        const long bytes = 256L << 20;
+        using var src = new NativeBuffer(bytes);
+        using var dst = new NativeBuffer(bytes);
+        for (long o = 0; o < bytes; o += 1 << 20)
+        {
+            new Span<byte>((byte*)src.Pointer + o, 1 << 20).Fill(1);
+            new Span<byte>((byte*)dst.Pointer + o, 1 << 20).Clear();
+        }
+        var body = new CopyBody { Src = (byte*)src.Pointer, Dst = (byte*)dst.Pointer, Chunk = 1 << 20 };
+        int chunks = (int)(bytes / body.Chunk);
+        int prev = WorkerPool.Threads;
+        WorkerPool.Threads = threads;
+        try
+        {
+            WorkerPool.For(chunks, 8, ref body);
+            var c0 = Environment.CpuUsage.TotalTime;
+            for (int i = 0; i < 5; i++) WorkerPool.For(chunks, 8, ref body);
+            double cpu = (Environment.CpuUsage.TotalTime - c0).TotalSeconds;
+            return 5 * 2.0 * bytes / Math.Max(1e-9, cpu) * threads / 1e9;
+        }
+        finally { WorkerPool.Threads = prev; }
+    }
+
     private struct FmaBody : IParallelBody
     {
         public int Iters;

@@ -64,14 +64,15 @@ internal static class DataDedupCommands
     private static void PrintSteps(DedupReport r)
     {
         var ci = CultureInfo.InvariantCulture;
-        var table = new Table().AddColumns("step", "docs in", "docs out", "removed", "MB in", "MB out", "MB/s");
+        var table = new Table().AddColumns("step", "docs in", "docs out", "removed", "MB in", "MB out", "step MB/s");
         foreach (var s in r.Steps)
         {
             table.AddRow(s.Step, s.DocsIn.ToString("N0", ci), s.DocsOut.ToString("N0", ci), (s.DocsIn - s.DocsOut).ToString("N0", ci),
                 (s.BytesIn / 1e6).ToString("F2", ci), (s.BytesOut / 1e6).ToString("F2", ci), (s.Seconds > 0 ? s.BytesIn / 1e6 / s.Seconds : 0).ToString("F1", ci));
         }
         AnsiConsole.Write(table);
-        Console.WriteLine($"documents {r.DocsIn.ToString("N0", ci)} → {r.DocsOut.ToString("N0", ci)}" +
+        Console.WriteLine($"documents {r.DocsIn.ToString("N0", ci)} → {r.DocsOut.ToString("N0", ci)} in {r.Seconds.ToString("F1", ci)} s " +
+                          $"({(r.Seconds > 0 ? r.BytesIn / 1e6 / r.Seconds : 0).ToString("F1", ci)} MB/s overall, JSON parsing and writing included)" +
                           (r.Clusters > 0 ? $", {r.Clusters.ToString("N0", ci)} near-duplicate clusters" : "") +
                           (r.BadLines > 0 ? $", {r.BadLines} bad lines skipped" : ""));
     }

@@ -18,7 +18,7 @@ internal static class DataFilterCommands
     [
         Run(), Single("extract", "Extract the main text of HTML pages (HTML files, WARC, JSONL with content_type text/html).", "extract"),
         LangId(), Filter(), Single("pii", "Redact e-mails, public IP addresses and phone numbers.", "pii"),
-        Steps(), Report(), TrainLangId(), DataEvalCommand.Create(),
+        Steps(), Report(), TrainLangId(), TrainQuality(), DataEvalCommand.Create(),
     ];
 
     private static Option<string[]> InputOption() => new("--input", "-i")
@@ -181,6 +181,38 @@ internal static class DataFilterCommands
                 var (all, allN, longAcc, longN) = Evaluate(model, held);
                 AnsiConsole.MarkupLine($"held-out accuracy: {all:P2} on {allN} texts; {longAcc:P2} on {longN} texts of 100+ characters");
             }
+            return 0;
+        }));
+        return cmd;
+    }
+
+    private static Command TrainQuality()
+    {
+        var cmd = new Command("train-quality", "Train the fastText-style quality classifier (hashed word 1–2-grams) from positive and negative JSONL documents; use it with the quality_classifier step.");
+        var pos = new Option<string[]>("--positive") { Description = "High-quality examples (files or folders of documents).", Required = true, AllowMultipleArgumentsPerToken = true };
+        var neg = new Option<string[]>("--negative") { Description = "Low-quality examples.", Required = true, AllowMultipleArgumentsPerToken = true };
+        var output = new Option<string>("--out", "-o") { Description = "Model file to write.", Required = true };
+        var epochs = new Option<int>("--epochs") { Description = "Passes over the data.", DefaultValueFactory = _ => 5 };
+        var holdout = new Option<double>("--holdout") { Description = "Fraction of examples held out to report accuracy.", DefaultValueFactory = _ => 0.1 };
+        foreach (var op in new Option[] { pos, neg, output, epochs, holdout }) cmd.Options.Add(op);
+        cmd.SetAction(pr => CliErrors.Run(() =>
+        {
+            var p = DocumentReaders.Read(pr.GetValue(pos)!).Select(d => d.Text).ToList();
+            var n = DocumentReaders.Read(pr.GetValue(neg)!).Select(d => d.Text).ToList();
+            if (p.Count == 0 || n.Count == 0) throw new UserFacingException("need at least one positive and one negative example");
+            double h = pr.GetValue(holdout);
+            // Deterministic split: every k-th example is held out.
+            int k = h <= 0 ? int.MaxValue : Math.Max(2, (int)Math.Round(1 / h));
+            bool Held(int i) => i % k == k - 1;
+            var model = SharpLM.Text.Data.Quality.QualityClassifierFilter.Train(p.Where((_, i) => !Held(i)), n.Where((_, i) => !Held(i)),
+                new ClassifierTrainOptions { Kind = FeatureKind.WordNgrams, MinN = 1, MaxN = 2, Buckets = 1 << 18, Epochs = pr.GetValue(epochs), LearningRate = 1f, MaxChars = 20_000 });
+            var path = pr.GetValue(output)!;
+            var tmp = AtomicFiles.TempName(Path.GetFullPath(path));
+            using (var fs = File.Create(tmp)) model.Save(fs);
+            File.Move(tmp, path, overwrite: true);
+            var test = p.Where((_, i) => Held(i)).Select(t => (t, "hq")).Concat(n.Where((_, i) => Held(i)).Select(t => (t, "lq"))).ToList();
+            AnsiConsole.MarkupLine($"trained on {p.Count} positive, {n.Count} negative; wrote {Markup.Escape(path)}");
+            if (test.Count > 0) AnsiConsole.MarkupLine($"held-out accuracy: {Evaluate(model, test).All:P2} on {test.Count} examples");
             return 0;
         }));
         return cmd;

@@ -31,10 +31,11 @@ internal static class GenerateCommands
         public readonly Option<int[]> StopToken = new("--stop-token") { Description = "Stop token id (repeatable); <|endoftext|> is one unless --ignore-eos." };
         public readonly Option<bool> IgnoreEos = new("--ignore-eos") { Description = "Do not stop at <|endoftext|>." };
         public readonly Option<int> Threads = new("--threads") { Description = "Worker threads (0 = one per core).", DefaultValueFactory = _ => 0 };
+        public readonly Option<string?> Tokenizer = new("--tokenizer") { Description = "tokenizer.json (file or directory); default: the model directory's, else tokenizer/tokenizer.json of the run directory above it." };
 
         public void AddTo(Command c)
         {
-            foreach (var o in new Option[] { Model, DType, Int8Block, MaxTokens, Temperature, TopK, TopP, MinP, RepetitionPenalty, FrequencyPenalty, PresencePenalty, Seed, Stop, StopToken, IgnoreEos, Threads })
+            foreach (var o in new Option[] { Model, Tokenizer, DType, Int8Block, MaxTokens, Temperature, TopK, TopP, MinP, RepetitionPenalty, FrequencyPenalty, PresencePenalty, Seed, Stop, StopToken, IgnoreEos, Threads })
                 c.Options.Add(o);
         }
 
@@ -43,8 +44,25 @@ internal static class GenerateCommands
             WorkerPool.Configure(pr.GetValue(Threads));
             string dir = pr.GetValue(Model)!;
             var model = InferenceModel.Load(dir, WeightFormats.Parse(pr.GetValue(DType)!), pr.GetValue(Int8Block));
-            string tp = Path.Combine(dir, "tokenizer.json");
-            return (model, File.Exists(tp) ? TokenizerJson.Load(tp) : null);
+            return (model, FindTokenizer(dir, pr.GetValue(Tokenizer)) is { } tp ? TokenizerJson.Load(tp) : null);
+        }
+
+        /// <summary>--tokenizer, else DIR/tokenizer.json, else tokenizer/tokenizer.json in up to three parent directories (runs/NAME/base/STEP → runs/NAME/tokenizer).</summary>
+        private static string? FindTokenizer(string dir, string? given)
+        {
+            if (given != null)
+            {
+                string f = Directory.Exists(given) ? Path.Combine(given, "tokenizer.json") : given;
+                return File.Exists(f) ? f : throw new UserFacingException($"{f}: tokenizer not found");
+            }
+            if (File.Exists(Path.Combine(dir, "tokenizer.json"))) return Path.Combine(dir, "tokenizer.json");
+            var d = new DirectoryInfo(Path.GetFullPath(dir)).Parent;
+            for (int i = 0; i < 3 && d != null; i++, d = d.Parent)
+            {
+                string f = Path.Combine(d.FullName, "tokenizer", "tokenizer.json");
+                if (File.Exists(f)) return f;
+            }
+            return null;
         }
 
         public GenerationOptions Options(ParseResult pr, BpeTokenizer? tok, int samples, IEnumerable<string> extraStops)
@@ -96,7 +114,7 @@ internal static class GenerateCommands
                     ids = s.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
                         .Select(x => int.TryParse(x, NumberStyles.Integer, CultureInfo.InvariantCulture, out int v) ? v : throw new UserFacingException($"--prompt-ids: '{x}' is not an integer")).ToArray();
                 else if (pr.GetValue(prompt) is { } text)
-                    ids = (tok ?? throw new UserFacingException($"{pr.GetValue(c.Model)}: no tokenizer.json; give --prompt-ids instead")).Encode(text, tok.SpecialTokens.Keys.ToArray());
+                    ids = (tok ?? throw new UserFacingException($"{pr.GetValue(c.Model)}: no tokenizer.json here or in ../tokenizer (give --tokenizer, or --prompt-ids)")).Encode(text, tok.SpecialTokens.Keys.ToArray());
                 else throw new UserFacingException("give --prompt or --prompt-ids");
                 int samples = pr.GetValue(n);
                 var opts = c.Options(pr, tok, samples, []);
@@ -134,7 +152,7 @@ internal static class GenerateCommands
             var (model, tok) = c.Load(pr);
             using (model)
             {
-                if (tok == null) throw new UserFacingException($"{pr.GetValue(c.Model)}: chat needs tokenizer.json");
+                if (tok == null) throw new UserFacingException($"{pr.GetValue(c.Model)}: chat needs a tokenizer: none in the model directory or ../tokenizer; give --tokenizer");
                 var gen = new Generator(model, tok);
                 var opts = c.Options(pr, tok, 1, ["\nUser:"]);
                 var history = new StringBuilder(pr.GetValue(system) is { } sys ? sys.TrimEnd() + "\n\n" : "");

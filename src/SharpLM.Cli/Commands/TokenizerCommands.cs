@@ -138,28 +138,39 @@ internal static class TokenizerCommands
             var path = pr.GetValue(input);
             if ((t is null) == (path is null)) throw new ArgumentException("give exactly one of --text or --input");
             var docs = t is not null ? [t] : TokenizerFiles.ReadDocuments(path!, pr.GetValue(field));
-            var outPath = pr.GetValue(output);
-            using var file = outPath is null ? null : new StreamWriter(outPath + ".tmp", false, new UTF8Encoding(false));
-            var w = file ?? pr.InvocationConfiguration.Output;
-            var sb = new StringBuilder();
-            foreach (var block in Blocks(docs))
+            WriteOutput(pr.GetValue(output), pr.InvocationConfiguration.Output, w =>
             {
-                var ids = tok.EncodeBatch(block, allowed, pr.GetValue(threads), ordinary: ord);
-                foreach (var doc in ids)
+                var sb = new StringBuilder();
+                foreach (var block in Blocks(docs))
                 {
-                    sb.Clear();
-                    for (int i = 0; i < doc.Length; i++) { if (i > 0) sb.Append(' '); sb.Append(doc[i]); }
-                    w.WriteLine(sb);
+                    var ids = tok.EncodeBatch(block, allowed, pr.GetValue(threads), ordinary: ord);
+                    foreach (var doc in ids)
+                    {
+                        sb.Clear();
+                        for (int i = 0; i < doc.Length; i++) { if (i > 0) sb.Append(' '); sb.Append(doc[i]); }
+                        w.WriteLine(sb);
+                    }
                 }
-            }
-            if (file is not null)
-            {
-                file.Dispose();
-                File.Move(outPath + ".tmp", outPath!, overwrite: true);
-            }
+            });
             return 0;
         }));
         return cmd;
+    }
+
+    // Writes to the console, or to a temporary file renamed onto the path when the body completes.
+    private static void WriteOutput(string? path, TextWriter console, Action<TextWriter> body)
+    {
+        if (path is null) { body(console); return; }
+        var tmp = path + ".tmp";
+        try
+        {
+            using (var w = new StreamWriter(tmp, false, new UTF8Encoding(false))) body(w);
+            File.Move(tmp, path, overwrite: true);
+        }
+        finally
+        {
+            if (File.Exists(tmp)) File.Delete(tmp);
+        }
     }
 
     // Documents in blocks of about 16M chars, so a large file is encoded in parallel without being held whole.
@@ -192,30 +203,25 @@ internal static class TokenizerCommands
             var path = pr.GetValue(input);
             if ((text is null) == (path is null)) throw new ArgumentException("give exactly one of --ids or --input");
             var lines = text is not null ? [text] : File.ReadLines(path!);
-            var outPath = pr.GetValue(output);
-            using var file = outPath is null ? null : new StreamWriter(outPath + ".tmp", false, new UTF8Encoding(false));
-            var w = file ?? pr.InvocationConfiguration.Output;
-            long lineNo = 0;
-            var list = new List<int>();
-            foreach (var line in lines)
+            WriteOutput(pr.GetValue(output), pr.InvocationConfiguration.Output, w =>
             {
-                lineNo++;
-                list.Clear();
-                foreach (var part in line.Split([' ', ',', '\t'], StringSplitOptions.RemoveEmptyEntries))
+                long lineNo = 0;
+                var list = new List<int>();
+                foreach (var line in lines)
                 {
-                    if (!int.TryParse(part, NumberStyles.Integer, Ci, out int id))
-                        throw new FormatException($"{path ?? "--ids"}:{lineNo}: '{part}' is not a token id");
-                    if ((uint)id >= (uint)tok.VocabSize || (tok.TokenBytes(id) is null && tok.SpecialText(id) is null))
-                        throw new ArgumentException($"{path ?? "--ids"}:{lineNo}: token id {id} is not in the vocabulary (0..{tok.VocabSize - 1})");
-                    list.Add(id);
+                    lineNo++;
+                    list.Clear();
+                    foreach (var part in line.Split([' ', ',', '\t'], StringSplitOptions.RemoveEmptyEntries))
+                    {
+                        if (!int.TryParse(part, NumberStyles.Integer, Ci, out int id))
+                            throw new FormatException($"{path ?? "--ids"}:{lineNo}: '{part}' is not a token id");
+                        if ((uint)id >= (uint)tok.VocabSize || (tok.TokenBytes(id) is null && tok.SpecialText(id) is null))
+                            throw new ArgumentException($"{path ?? "--ids"}:{lineNo}: token id {id} is not in the vocabulary (0..{tok.VocabSize - 1})");
+                        list.Add(id);
+                    }
+                    w.WriteLine(tok.DecodeToString(list.ToArray()));
                 }
-                w.WriteLine(tok.DecodeToString(list.ToArray()));
-            }
-            if (file is not null)
-            {
-                file.Dispose();
-                File.Move(outPath + ".tmp", outPath!, overwrite: true);
-            }
+            });
             return 0;
         }));
         return cmd;

@@ -11,7 +11,7 @@
 // model_type "mixtral" (num_local_experts, num_experts_per_tok, router_aux_loss_coef; Mixtral's defaults
 // 8 / 2 / 0.001 when reading); ALiBi and QK-norm have no transformers field for these families and are
 // written as "sharplm_alibi" / "sharplm_qk_norm" (transformers ignores unknown keys).
-// Not here: rope_scaling, sliding windows.
+// Not here: rope_scaling (refused with a message rather than silently ignored), sliding windows.
 using System.Text;
 using System.Text.Json;
 using SharpLM.Models.IO;
@@ -136,6 +136,8 @@ public static class ModelConfigJson
                     RopeTheta = OptDouble(r, "rope_theta", source) ?? 10000.0,
                     TieWordEmbeddings = OptBool(r, "tie_word_embeddings", source) ?? false,
                 };
+                if (r.TryGetProperty("rope_scaling", out var rs) && rs.ValueKind != JsonValueKind.Null)
+                    throw new InvalidDataException($"{source}: field 'rope_scaling' is {rs.GetRawText()}; scaled RoPE (linear / dynamic / YaRN / llama3) is not supported, expected null");
                 int? hd = OptInt(r, "head_dim", source);
                 if (hd is int h && h != c.HiddenSize / nh)
                     throw new InvalidDataException($"{source}: field 'head_dim' is {h} but hidden_size / num_attention_heads = {c.HiddenSize / nh}; a separate head_dim is not supported");

@@ -10,7 +10,11 @@
 // per-row cached attention), so incremental decoding reproduces a full recompute bit for bit.
 //   x (R, C) → per layer: h = norm₁(x); qkv = h·W_qkvᵀ; rope(q, k); cache ← k, v; a = attn(q, cache);
 //   x += a·W_oᵀ; h = norm₂(x); x += mlp(h) → logits of the selected rows = norm_f(x)·W_lmᵀ.
-// Not here: training, MoE routing, ALiBi, QK-norm, soft-capping (the training config has no such fields yet).
+// Options of ModelConfig, as the training model defines them: ALiBi (per-head slopes added to the scores, no
+// learned positions / no RoPE), QK-norm (RMSNorm of each q and k head before RoPE), final-logit soft-cap
+// (c·tanh(z/c)), and a Mixtral mixture-of-experts MLP (router softmax over E experts, top-k by probability,
+// lower index on ties, weights renormalised; each token runs only its k experts — decoding reads k experts).
+// Not here: training.
 using System.Numerics.Tensors;
 using SharpLM.Models.Config;
 using SharpLM.Models.IO;
@@ -26,6 +30,9 @@ public sealed unsafe class InferenceModel : IDisposable
     {
         public float[] Norm1W = [], Norm1B = [], Norm2W = [], Norm2B = [];
         public Linear Qkv = null!, O = null!, Up = null!, Down = null!;
+        public float[] QNorm = [], KNorm = [];
+        public Linear? Router;
+        public Linear[] ExpertUp = [], ExpertDown = [];
     }
 
     private readonly Layer[] _layers;
@@ -33,6 +40,7 @@ public sealed unsafe class InferenceModel : IDisposable
     private readonly Linear _lmHead;
     private readonly float[] _cos = [], _sin = [];
     private readonly int _ropeLen;
+    private readonly float[]? _slopes;
     private NativeBuffer? _work;
     private long _workRows;
 
@@ -48,8 +56,11 @@ public sealed unsafe class InferenceModel : IDisposable
         {
             long b = _lmHead.WeightBytes + 4L * (_normW.Length + _normB.Length) + 4L * Config.HiddenSize * (_wpe.Length > 0 ? 2 : 1);
             foreach (var l in _layers)
-                b += l.Qkv.WeightBytes + l.O.WeightBytes + l.Up.WeightBytes + l.Down.WeightBytes
-                   + 4L * (l.Norm1W.Length + l.Norm1B.Length + l.Norm2W.Length + l.Norm2B.Length);
+            {
+                b += l.Qkv.WeightBytes + l.O.WeightBytes + 4L * (l.Norm1W.Length + l.Norm1B.Length + l.Norm2W.Length + l.Norm2B.Length);
+                if (l.Router != null) b += l.Router.WeightBytes + Config.ExpertsPerToken * (l.ExpertUp[0].WeightBytes + l.ExpertDown[0].WeightBytes);
+                else b += l.Up.WeightBytes + l.Down.WeightBytes;
+            }
             return b;
         }
     }
@@ -76,7 +87,7 @@ public sealed unsafe class InferenceModel : IDisposable
         {
             string p = src.Contains("transformer.wte.weight") ? "transformer." : "";
             _wte = src.F32(p + "wte.weight", (long)V * C);
-            _wpe = src.F32(p + "wpe.weight", (long)config.MaxPositions * C);
+            _wpe = config.Alibi ? [] : src.F32(p + "wpe.weight", (long)config.MaxPositions * C);
             for (int l = 0; l < _layers.Length; l++)
             {
                 string h = $"{p}h.{l}.";
@@ -91,6 +102,7 @@ public sealed unsafe class InferenceModel : IDisposable
                     Up = Conv1D(src, h + "mlp.c_fc", C, I, format, int8Block),
                     Down = Conv1D(src, h + "mlp.c_proj", I, C, format, int8Block),
                 };
+                if (config.QkNorm) { _layers[l].QNorm = src.F32(h + "attn.q_norm.weight", HS); _layers[l].KNorm = src.F32(h + "attn.k_norm.weight", HS); }
             }
             _normW = src.F32(p + "ln_f.weight", C);
             _normB = src.F32(p + "ln_f.bias", C);
@@ -108,17 +120,38 @@ public sealed unsafe class InferenceModel : IDisposable
                     Norm2W = src.F32(h + "post_attention_layernorm.weight", C),
                     Qkv = Stack(src, [(h + "self_attn.q_proj.weight", qDim), (h + "self_attn.k_proj.weight", kvDim), (h + "self_attn.v_proj.weight", kvDim)], C, format, int8Block),
                     O = Stack(src, [(h + "self_attn.o_proj.weight", C)], qDim, format, int8Block),
-                    Up = Stack(src, [(h + "mlp.gate_proj.weight", I), (h + "mlp.up_proj.weight", I)], C, format, int8Block),
-                    Down = Stack(src, [(h + "mlp.down_proj.weight", C)], I, format, int8Block),
                 };
+                var L = _layers[l];
+                if (config.QkNorm) { L.QNorm = src.F32(h + "self_attn.q_norm.weight", HS); L.KNorm = src.F32(h + "self_attn.k_norm.weight", HS); }
+                if (config.NumExperts > 0)
+                {
+                    string e = h + "block_sparse_moe.";
+                    L.Router = Stack(src, [(e + "gate.weight", config.NumExperts)], C, WeightFormat.F32, int8Block); // routing stays exact
+                    L.ExpertUp = new Linear[config.NumExperts]; L.ExpertDown = new Linear[config.NumExperts];
+                    for (int x = 0; x < config.NumExperts; x++)
+                    {
+                        L.ExpertUp[x] = Stack(src, [($"{e}experts.{x}.w1.weight", I), ($"{e}experts.{x}.w3.weight", I)], C, format, int8Block);
+                        L.ExpertDown[x] = Stack(src, [($"{e}experts.{x}.w2.weight", C)], I, format, int8Block);
+                    }
+                    L.Up = L.ExpertUp[0]; L.Down = L.ExpertDown[0];
+                }
+                else
+                {
+                    L.Up = Stack(src, [(h + "mlp.gate_proj.weight", I), (h + "mlp.up_proj.weight", I)], C, format, int8Block);
+                    L.Down = Stack(src, [(h + "mlp.down_proj.weight", C)], I, format, int8Block);
+                }
             }
             _normW = src.F32("model.norm.weight", C);
             _normB = [];
-            _ropeLen = config.MaxPositions;
-            _cos = new float[(long)_ropeLen * HS / 2];
-            _sin = new float[(long)_ropeLen * HS / 2];
-            Rope.BuildTables(_cos, _sin, _ropeLen, HS, config.RopeTheta);
+            if (!config.Alibi)
+            {
+                _ropeLen = config.MaxPositions;
+                _cos = new float[(long)_ropeLen * HS / 2];
+                _sin = new float[(long)_ropeLen * HS / 2];
+                Rope.BuildTables(_cos, _sin, _ropeLen, HS, config.RopeTheta);
+            }
         }
+        if (config.Alibi) _slopes = SharpLM.Models.Modeling.CausalAttention.AlibiSlopes(config.NumHeads);
         if (!config.TieWordEmbeddings && src.Contains("lm_head.weight"))
             _lmHead = Stack(src, [("lm_head.weight", V)], C, format, int8Block);
         else if (config.TieWordEmbeddings || src is RandomSource)
@@ -211,6 +244,7 @@ public sealed unsafe class InferenceModel : IDisposable
         float* xs = stats + 2L * R;
         sbyte* xq = (sbyte*)(xs + (long)R * (kMax / 32 + 1));
 
+        float* headRstd = stackalloc float[NH + NKV];
         fixed (int* sq = seq) fixed (int* ps = pos)
         {
             for (int r = 0; r < R; r++)
@@ -228,10 +262,13 @@ public sealed unsafe class InferenceModel : IDisposable
                 for (int r = 0; r < R; r++)
                 {
                     float* row = qkv + (long)r * qkvDim;
-                    if (cfg.Style == ModelStyle.Llama)
-                    {
-                        RopeRow(row, NH + NKV, HS, pos[r]); // q and k heads are adjacent in the fused row
-                    }
+                    if (cfg.QkNorm)
+                        fixed (float* qn = L.QNorm) fixed (float* kn = L.KNorm)
+                        {
+                            Norms.RmsNormForward(row, headRstd, row, qn, NH, HS, (float)cfg.NormEps);            // in place, per head
+                            Norms.RmsNormForward(row + NH * HS, headRstd, row + NH * HS, kn, NKV, HS, (float)cfg.NormEps);
+                        }
+                    if (_cos.Length > 0) RopeRow(row, NH + NKV, HS, pos[r]); // q and k heads are adjacent in the fused row
                     new ReadOnlySpan<float>(row, NH * HS).CopyTo(new Span<float>(att + (long)r * NH * HS, NH * HS)); // q, moved aside
                     for (int kv = 0; kv < NKV; kv++)
                     {
@@ -241,10 +278,15 @@ public sealed unsafe class InferenceModel : IDisposable
                     }
                 }
                 // q is in att; attention output goes to qkv's space (R×NH·HS fits in R×qkvDim).
-                CachedAttention.Forward(qkv, att, R, sq, ps, kc, vc, NH, NKV, HS, cache.MaxLength);
+                fixed (float* sl = _slopes) CachedAttention.Forward(qkv, att, R, sq, ps, kc, vc, NH, NKV, HS, cache.MaxLength, sl);
                 L.O.Forward(qkv, R, h, xq, xs);
                 TensorPrimitives.Add(new ReadOnlySpan<float>(x, R * C), new ReadOnlySpan<float>(h, R * C), new Span<float>(x, R * C));
                 Norm(h, x, stats, L.Norm2W, L.Norm2B, R, C);
+                if (L.Router != null)
+                {
+                    MoeRows(L, h, x, up, act, qkv, R, xq, xs);
+                    continue;
+                }
                 L.Up.Forward(h, R, up, xq, xs);
                 if (cfg.Style == ModelStyle.Gpt2)
                 {
@@ -268,6 +310,53 @@ public sealed unsafe class InferenceModel : IDisposable
         }
         Norm(h, qkv, stats, _normW, _normB, nl, C);
         fixed (float* lg = logits) _lmHead.Forward(h, nl, lg, xq, xs);
+        if (cfg.LogitSoftcap > 0)
+        {
+            float cap = (float)cfg.LogitSoftcap;
+            var z = logits[..(nl * V)];
+            for (int i = 0; i < z.Length; i++) z[i] = cap * MathF.Tanh(z[i] / cap);
+        }
+    }
+
+    /// <summary>x += Σ_s w_s·expert_s(h) per row: router softmax, top-k (larger first, lower index on ties), renormalised.</summary>
+    private void MoeRows(Layer L, float* h, float* x, float* up, float* act, float* tmp, int R, sbyte* xq, float* xs)
+    {
+        int C = Config.HiddenSize, I = Config.IntermediateSize, E = Config.NumExperts, K = Config.ExpertsPerToken;
+        float* logits = stackalloc float[E];
+        float* y = tmp;
+        Span<int> pick = stackalloc int[K];
+        Span<float> w = stackalloc float[K];
+        for (int r = 0; r < R; r++)
+        {
+            float* hr = h + (long)r * C;
+            L.Router!.Forward(hr, 1, logits, xq, xs);
+            float mx = float.NegativeInfinity, sum = 0;
+            for (int e = 0; e < E; e++) mx = MathF.Max(mx, logits[e]);
+            for (int e = 0; e < E; e++) { logits[e] = MathF.Exp(logits[e] - mx); sum += logits[e]; }
+            for (int e = 0; e < E; e++) logits[e] /= sum;
+            float z = 0;
+            for (int s = 0; s < K; s++)
+            {
+                int best = -1;
+                for (int e = 0; e < E; e++)
+                {
+                    bool taken = false;
+                    for (int u = 0; u < s; u++) taken |= pick[u] == e;
+                    if (!taken && (best < 0 || logits[e] > logits[best])) best = e;
+                }
+                pick[s] = best; w[s] = logits[best]; z += w[s];
+            }
+            for (int s = 0; s < K; s++)
+            {
+                int e = pick[s];
+                L.ExpertUp[e].Forward(hr, 1, up, xq, xs);
+                Activations.SwiGluForward(act, up, up + I, I);
+                L.ExpertDown[e].Forward(act, 1, y, xq, xs);
+                float ws = w[s] / z;
+                float* xr = x + (long)r * C;
+                for (int c = 0; c < C; c++) xr[c] += ws * y[c];
+            }
+        }
     }
 
     /// <summary>Logits of every position of <paramref name="tokens"/> recomputed from an empty cache (the no-cache path).</summary>
@@ -346,7 +435,13 @@ public sealed unsafe class InferenceModel : IDisposable
     /// <inheritdoc />
     public void Dispose()
     {
-        foreach (var l in _layers) { l.Qkv.Dispose(); l.O.Dispose(); l.Up.Dispose(); l.Down.Dispose(); }
+        foreach (var l in _layers)
+        {
+            l.Qkv.Dispose(); l.O.Dispose(); l.Up.Dispose(); l.Down.Dispose();
+            l.Router?.Dispose();
+            foreach (var e in l.ExpertUp) e.Dispose();
+            foreach (var e in l.ExpertDown) e.Dispose();
+        }
         _lmHead.Dispose();
         _work?.Dispose();
     }

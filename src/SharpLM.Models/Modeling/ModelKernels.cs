@@ -129,6 +129,34 @@ internal static unsafe class ModelKernels
 
     // ------------------------------------------------------------------ fused activations and RoPE over strided rows
 
+    /// <summary>y = gelu_tanh(x) = x·σ(2u), u = √(2/π)(x + 0.044715x³), over rows × n (row stride ld for both).</summary>
+    public static void GeluForward(float* y, float* x, int rows, int n, int ld)
+    {
+        var body = new GeluFwdBody { Y = y, X = x, N = n, Ld = ld };
+        WorkerPool.For(rows, Math.Max(1, 8192 / Math.Max(1, n)), ref body);
+    }
+
+    private struct GeluFwdBody : IParallelBody
+    {
+        public float* Y, X; public int N, Ld;
+        public readonly void Execute(int start, int end)
+        {
+            const float K = 0.7978845608028654f, Cc = 0.044715f;
+            var k2 = Vector512.Create(2f * K); var c = Vector512.Create(Cc); var one = Vector512<float>.One;
+            for (int r = start; r < end; r++)
+            {
+                float* x = X + (long)r * Ld, y = Y + (long)r * Ld;
+                int i = 0;
+                for (; i + 16 <= N; i += 16)
+                {
+                    var v = Vector512.Load(x + i);
+                    (v * FastMath.Sigmoid(k2 * v * Vector512.FusedMultiplyAdd(c, v * v, one))).Store(y + i);
+                }
+                for (; i < N; i++) { float v = x[i]; y[i] = v * FastMath.Sigmoid(2 * K * v * (1 + Cc * v * v)); }
+            }
+        }
+    }
+
     /// <summary>dx = gelu_tanh′(x)·dy over rows × n (row stride ld for all three): written, not accumulated.</summary>
     public static void GeluBackward(float* dx, float* x, float* dy, int rows, int n, int ld)
     {
@@ -262,7 +290,7 @@ internal static unsafe class ModelKernels
     /// <summary>
     /// Mean cross-entropy of logits z = cap·tanh((h·Wᵀ)/cap) (or h·Wᵀ when cap = 0) against targets, built
     /// <paramref name="chunkRows"/> rows at a time into <paramref name="logits"/> (chunkRows, V). With dh/dW not null,
-    /// accumulates dh += s·dz·W and dW += s·dzᵀ·h for s = gradScale/count. With <paramref name="Wbf16"/> (a bf16
+    /// writes dh = s·dz·W and accumulates dW += s·dzᵀ·h for s = gradScale/count. With <paramref name="Wbf16"/> (a bf16
     /// copy of W) the two products with W read it instead. Targets equal to
     /// <paramref name="ignore"/> are not counted. <paramref name="rowLoss"/> holds chunkRows floats.
     /// </summary>
@@ -293,8 +321,8 @@ internal static unsafe class ModelKernels
             WorkerPool.For(rows, 1, ref body);
             for (int r = 0; r < rows; r++) total += rowLoss[r];
             if (!grads) continue;
-            if (Wbf16 != null) Gemm.RunBf16B(false, false, rows, C, V, logits, V, Wbf16, C, dh + (long)r0 * C, C, true);
-            else Gemm.Run(false, false, rows, C, V, logits, V, W, C, dh + (long)r0 * C, C, true); // dh (rows, C)
+            if (Wbf16 != null) Gemm.RunBf16B(false, false, rows, C, V, logits, V, Wbf16, C, dh + (long)r0 * C, C, false);
+            else Gemm.Run(false, false, rows, C, V, logits, V, W, C, dh + (long)r0 * C, C, false); // dh (rows, C), written
             Gemm.Run(true, false, V, C, rows, logits, V, h + (long)r0 * C, C, dW, C, true);  // dW (V, C)
         }
         return (float)(total / count);

@@ -12,7 +12,8 @@ namespace SharpLM.Models.Modeling;
 
 public sealed unsafe partial class TransformerModel
 {
-    private const int LmHeadChunk = 256;
+    private const int LmHeadChunk = 256;          // at least this many rows per LM-head chunk
+    private const long LmHeadFloats = 8L << 20;   // and up to 32 MB of logits (bigger GEMMs for small vocabularies)
 
     /// <summary>Recompute each block's activations in backward instead of storing them (less memory, ≈ one more forward).</summary>
     public bool CheckpointActivations
@@ -30,7 +31,6 @@ public sealed unsafe partial class TransformerModel
         int B = batch, T = seq, BT = B * T;
         RefreshBf16(); StepProfile.Mark(StepPhase.Other);
         Forward(a, B, T);
-        ModelKernels.Zero(a.DLn, (long)BT * C); StepProfile.Mark(StepPhase.Other);
         float loss = ModelKernels.LmHeadLoss(a.DLn, G(HeadOffset), a.Lnf, W(HeadOffset), Wb(HeadOffset), a.Targets, BT, C, V,
             (float)_cfg.LogitSoftcap, gradScale, ILanguageModel.IgnoreIndex, a.Logits, a.RowLoss, a.Chunk); StepProfile.Mark(StepPhase.LmHead);
         if (float.IsNaN(loss) && !HasTargets(a.Targets, BT)) return loss;
@@ -253,7 +253,7 @@ public sealed unsafe partial class TransformerModel
         else if (_gpt2)
         {
             MatW(false, false, BT, I, C, a.Ln2, C, o.FcW, I, a.H1, I, true); StepProfile.Mark(StepPhase.GemmForward); // (BT, I)
-            Activations.GeluForward(a.H2, a.H1, (long)BT * I); StepProfile.Mark(StepPhase.Activations);
+            ModelKernels.GeluForward(a.H2, a.H1, BT, I, I); StepProfile.Mark(StepPhase.Activations);
             MatW(false, false, BT, C, I, a.H2, I, o.DownW, C, a.Res3, C, true); StepProfile.Mark(StepPhase.GemmForward); // (BT, C)
         }
         else
@@ -407,7 +407,7 @@ public sealed unsafe partial class TransformerModel
             this.B = B; this.T = T;
             long BT = (long)B * T, C = m.C, KV = m.KV, I = m.I, QW = m.QkvW;
             long h1 = m._gpt2 ? BT * I : BT * 2 * I; // GPT-2: pre-GELU; Llama: gate|up
-            Chunk = (int)Math.Min(BT, LmHeadChunk);
+            Chunk = (int)Math.Min(BT, Math.Max(LmHeadChunk, LmHeadFloats / m.V)); // rows of logits per LM-head chunk
             long total = 0;
             long Take(long n) { long off = total; total += (n + 15) & ~15L; return off; } // 64-byte aligned pieces
             long inputs = Take(BT), targets = Take(BT), x0 = Take(BT * C), lnf = Take(BT * C), lnfMean = Take(BT), lnfRstd = Take(BT);

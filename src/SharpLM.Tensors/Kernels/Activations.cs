@@ -88,8 +88,26 @@ public static unsafe class Activations
         return s;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> Sig(Vector512<float> x, out Vector512<float> oneMinusS)
+    {
+        var e = FastMath.Exp(-x); var s = Vector512<float>.One / (Vector512<float>.One + e);
+        oneMinusS = Vector512.ConditionalSelect(Vector512.GreaterThan(s, Vector512.Create(0.5f)), e * s, Vector512<float>.One - s);
+        return s;
+    }
+
     private static void GeluF(float* o, float* x, long i, long n)
     {
+        if (Vector512.IsHardwareAccelerated)
+        {
+            var k = Vector512.Create(GeluK); var c = Vector512.Create(GeluC); var one = Vector512<float>.One;
+            for (; i + 16 <= n; i += 16)
+            {
+                var v = Vector512.Load(x + i);
+                var u = k * v * Vector512.FusedMultiplyAdd(c * v, v, one);
+                (v * FastMath.Sigmoid(u + u)).Store(o + i);
+            }
+        }
         if (Vector256.IsHardwareAccelerated)
         {
             var k = Vector256.Create(GeluK); var c = Vector256.Create(GeluC); var one = Vector256<float>.One;
@@ -105,6 +123,19 @@ public static unsafe class Activations
 
     private static void GeluB(float* dx, float* x, float* g, long i, long n)
     {
+        if (Vector512.IsHardwareAccelerated)
+        {
+            var k = Vector512.Create(GeluK); var c = Vector512.Create(GeluC); var c3 = Vector512.Create(3f * GeluC); var one = Vector512<float>.One;
+            for (; i + 16 <= n; i += 16)
+            {
+                var v = Vector512.Load(x + i); var v2 = v * v;
+                var u = k * v * Vector512.FusedMultiplyAdd(c, v2, one);
+                var s = Sig(u + u, out var oms);
+                var du = k * Vector512.FusedMultiplyAdd(c3, v2, one);
+                var grad = s + (v + v) * s * oms * du;
+                Vector512.FusedMultiplyAdd(grad, Vector512.Load(g + i), Vector512.Load(dx + i)).Store(dx + i);
+            }
+        }
         if (Vector256.IsHardwareAccelerated)
         {
             var k = Vector256.Create(GeluK); var c = Vector256.Create(GeluC); var c3 = Vector256.Create(3f * GeluC); var one = Vector256<float>.One;

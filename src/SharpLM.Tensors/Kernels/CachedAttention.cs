@@ -7,7 +7,8 @@
 // KV head h / (NH/NKV).
 //   cache layout per layer: (S, NKV, Tmax, HS); q and out: (R, NH, HS).
 // Parallel over (row, head); the scores of one task live in per-thread scratch. Not here: paged caches,
-// sliding windows, ALiBi, or the training kernel (Attention.cs, FlashAttention-2 tiles).
+// sliding windows, or the training kernel (Attention.cs, FlashAttention-2 tiles). ALiBi (Press et al. 2022):
+// with per-head slopes m_h, score(p, t) += m_h·(t − p), as the training attention adds it.
 using SharpLM.Tensors.Threading;
 
 namespace SharpLM.Tensors.Kernels;
@@ -15,17 +16,17 @@ namespace SharpLM.Tensors.Kernels;
 /// <summary>Attention of query rows over a per-sequence KV cache.</summary>
 public static unsafe class CachedAttention
 {
-    /// <summary>out[r, h] = softmax_t≤p_r(scale·q[r,h]·K[s_r, h/G, t])·V[s_r, h/G, t], scale = 1/√HS.</summary>
-    public static void Forward(float* output, float* q, int R, int* seq, int* pos, float* kCache, float* vCache, int NH, int NKV, int HS, int Tmax)
+    /// <summary>out[r, h] = softmax_t≤p_r(scale·q[r,h]·K[s_r, h/G, t] + m_h·(t − p_r))·V[s_r, h/G, t], scale = 1/√HS; <paramref name="slopes"/> (NH) null = no ALiBi.</summary>
+    public static void Forward(float* output, float* q, int R, int* seq, int* pos, float* kCache, float* vCache, int NH, int NKV, int HS, int Tmax, float* slopes = null)
     {
         if (NKV <= 0 || NH % NKV != 0) throw new ArgumentException($"attention: n_kv_heads {NKV} must divide n_heads {NH}");
-        var body = new Body { Out = output, Q = q, Seq = seq, Pos = pos, K = kCache, V = vCache, NH = NH, NKV = NKV, HS = HS, Tmax = Tmax };
+        var body = new Body { Out = output, Q = q, Seq = seq, Pos = pos, K = kCache, V = vCache, NH = NH, NKV = NKV, HS = HS, Tmax = Tmax, Slopes = slopes };
         WorkerPool.For(R * NH, Math.Max(1, NH / 2), ref body);
     }
 
     private struct Body : IParallelBody
     {
-        public float* Out, Q, K, V; public int* Seq, Pos; public int NH, NKV, HS, Tmax;
+        public float* Out, Q, K, V, Slopes; public int* Seq, Pos; public int NH, NKV, HS, Tmax;
 
         public readonly void Execute(int start, int end)
         {
@@ -39,8 +40,13 @@ public static unsafe class CachedAttention
                 long head = ((long)Seq[r] * NKV + kvh) * Tmax * HS;
                 float* kh = K + head, vh = V + head;
                 for (int t = 0; t < n; t++) sc[t] = Simd.Dot(qr, kh + (long)t * HS, HS) * scale;
-                float m = Simd.Max(sc, n);
-                float sum = Simd.ExpSub(sc, m, sc, n);
+                if (Slopes != null)
+                {
+                    float m = Slopes[h];
+                    for (int t = 0; t < n; t++) sc[t] += m * (t - p);
+                }
+                float mx = Simd.Max(sc, n);
+                float sum = Simd.ExpSub(sc, mx, sc, n);
                 new Span<float>(o, HS).Clear();
                 for (int t = 0; t < n; t++) Simd.Axpy(sc[t], vh + (long)t * HS, o, HS);
                 Simd.Scale(1f / sum, o, HS);

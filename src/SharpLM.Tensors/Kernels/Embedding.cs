@@ -3,6 +3,8 @@
 // row in order for its own channels, so no two threads touch the same element and the summation order
 // is fixed (no atomics, bit-identical for any thread count). Ids are validated before any write.
 // What it is not: position embeddings (a plain add of a wpe slice) or a sparse-gradient format.
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 using SharpLM.Tensors.Threading;
 
 namespace SharpLM.Tensors.Kernels;
@@ -14,15 +16,28 @@ public static unsafe class Embedding
     public static void Forward(float* output, int* ids, float* wte, int BT, int C, int V)
     {
         Check(ids, BT, V);
-        var body = new Fwd { Out = output, Ids = ids, Wte = wte, C = C };
+        // An output far larger than the caches is written with streaming stores (no read-for-ownership
+        // of lines that are about to be overwritten); rows must then start on 64-byte boundaries.
+        bool stream = Avx512F.IsSupported && (long)BT * C * sizeof(float) > (8L << 20) && C % 16 == 0 && ((nint)output & 63) == 0;
+        var body = new Fwd { Out = output, Ids = ids, Wte = wte, C = C, Stream = stream };
         WorkerPool.For(BT, Math.Max(1, 8192 / Math.Max(1, C)), ref body);
     }
 
     private struct Fwd : IParallelBody
     {
-        public float* Out, Wte; public int* Ids; public int C;
+        public float* Out, Wte; public int* Ids; public int C; public bool Stream;
         public readonly void Execute(int start, int end)
         {
+            if (Stream)
+            {
+                for (int r = start; r < end; r++)
+                {
+                    float* src = Wte + (long)Ids[r] * C, dst = Out + (long)r * C;
+                    for (int i = 0; i < C; i += 16) Avx512F.StoreAlignedNonTemporal(dst + i, Vector512.Load(src + i));
+                }
+                Sse.StoreFence(); // streaming stores are weakly ordered: publish them before the task ends
+                return;
+            }
             long bytes = (long)C * sizeof(float);
             for (int r = start; r < end; r++) Buffer.MemoryCopy(Wte + (long)Ids[r] * C, Out + (long)r * C, bytes, bytes);
         }
@@ -32,9 +47,11 @@ public static unsafe class Embedding
     public static void Backward(float* dwte, float* dout, int* ids, int BT, int C, int V)
     {
         Check(ids, BT, V);
-        const int ColBlock = 64;
-        var body = new Bwd { Dwte = dwte, Dout = dout, Ids = ids, BT = BT, C = C, Block = ColBlock };
-        WorkerPool.For((C + ColBlock - 1) / ColBlock, 1, ref body);
+        // Two column blocks per thread, whole 64-byte lines, at least 64 channels: long contiguous runs
+        // of each dout row for the prefetcher, and enough blocks to balance.
+        int colBlock = Math.Max(64, (C + 2 * WorkerPool.Threads - 1) / (2 * WorkerPool.Threads) + 15 & ~15);
+        var body = new Bwd { Dwte = dwte, Dout = dout, Ids = ids, BT = BT, C = C, Block = colBlock };
+        WorkerPool.For((C + colBlock - 1) / colBlock, 1, ref body);
     }
 
     private struct Bwd : IParallelBody

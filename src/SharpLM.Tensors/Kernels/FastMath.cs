@@ -6,6 +6,7 @@
 // libm — inputs above 88.72 give +∞, below -103.9 give 0, NaN stays NaN.
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace SharpLM.Tensors.Kernels;
 
@@ -47,6 +48,7 @@ public static class FastMath
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<float> Exp(Vector256<float> x)
     {
+        if (Avx2.IsSupported && Fma.IsSupported) return ExpAvx2(x);
         var xc = Vector256.Min(Vector256.Max(x, Vector256.Create(MinX)), Vector256.Create(MaxX));
         var n = Vector256.Round(xc * Vector256.Create(Log2E));
         var r = Vector256.FusedMultiplyAdd(-n, Vector256.Create(Ln2Hi), xc);
@@ -73,6 +75,7 @@ public static class FastMath
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<float> Exp(Vector512<float> x)
     {
+        if (Avx512F.IsSupported) return ExpAvx512(x);
         var xc = Vector512.Min(Vector512.Max(x, Vector512.Create(MinX)), Vector512.Create(MaxX));
         var n = Vector512.Round(xc * Vector512.Create(Log2E));
         var r = Vector512.FusedMultiplyAdd(-n, Vector512.Create(Ln2Hi), xc);
@@ -93,6 +96,57 @@ public static class FastMath
         res = Vector512.ConditionalSelect(Vector512.GreaterThan(x, Vector512.Create(MaxX)), Vector512.Create(float.PositiveInfinity), res);
         res = Vector512.ConditionalSelect(Vector512.LessThan(x, Vector512.Create(MinX)), Vector512<float>.Zero, res);
         return Vector512.ConditionalSelect(Vector512.Equals(x, x), res, x);
+    }
+
+    // The same arithmetic in raw instructions. The portable Vector512/256 Min, Max, Round and
+    // ConvertToInt32 carry IEEE-NaN and saturation fix-ups that cost more than the polynomial; here
+    // vminps/vmaxps (x is clamped first, and NaN lanes are restored at the end), vrndscaleps (nearest
+    // even, as MathF.Round) and, on AVX-512, vscalefps for p·2ⁿ — a single correctly rounded scaling,
+    // equal to the two exact power-of-two factors of the portable form down to the subnormals. The
+    // tests compare every lane with the scalar Exp bit for bit.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> ExpAvx512(Vector512<float> x)
+    {
+        var xc = Avx512F.Min(Avx512F.Max(x, Vector512.Create(MinX)), Vector512.Create(MaxX));
+        var n = Avx512F.RoundScale(xc * Vector512.Create(Log2E), 0x08); // round to nearest even, no exceptions
+        var r = Avx512F.FusedMultiplyAdd(-n, Vector512.Create(Ln2Hi), xc);
+        r = Avx512F.FusedMultiplyAdd(-n, Vector512.Create(Ln2Lo), r);
+        var p = Avx512F.FusedMultiplyAdd(Vector512.Create(C7), r, Vector512.Create(C6));
+        p = Avx512F.FusedMultiplyAdd(p, r, Vector512.Create(C5));
+        p = Avx512F.FusedMultiplyAdd(p, r, Vector512.Create(C4));
+        p = Avx512F.FusedMultiplyAdd(p, r, Vector512.Create(C3));
+        p = Avx512F.FusedMultiplyAdd(p, r, Vector512.Create(C2));
+        p = Avx512F.FusedMultiplyAdd(p, r, Vector512<float>.One);
+        p = Avx512F.FusedMultiplyAdd(p, r, Vector512<float>.One);
+        var res = Avx512F.Scale(p, n);
+        res = Vector512.ConditionalSelect(Vector512.GreaterThan(x, Vector512.Create(MaxX)), Vector512.Create(float.PositiveInfinity), res);
+        res = Vector512.ConditionalSelect(Vector512.LessThan(x, Vector512.Create(MinX)), Vector512<float>.Zero, res);
+        return Vector512.ConditionalSelect(Vector512.Equals(x, x), res, x);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> ExpAvx2(Vector256<float> x)
+    {
+        var xc = Avx.Min(Avx.Max(x, Vector256.Create(MinX)), Vector256.Create(MaxX));
+        var n = Avx.RoundToNearestInteger(xc * Vector256.Create(Log2E));
+        var r = Fma.MultiplyAddNegated(n, Vector256.Create(Ln2Hi), xc);
+        r = Fma.MultiplyAddNegated(n, Vector256.Create(Ln2Lo), r);
+        var p = Fma.MultiplyAdd(Vector256.Create(C7), r, Vector256.Create(C6));
+        p = Fma.MultiplyAdd(p, r, Vector256.Create(C5));
+        p = Fma.MultiplyAdd(p, r, Vector256.Create(C4));
+        p = Fma.MultiplyAdd(p, r, Vector256.Create(C3));
+        p = Fma.MultiplyAdd(p, r, Vector256.Create(C2));
+        p = Fma.MultiplyAdd(p, r, Vector256<float>.One);
+        p = Fma.MultiplyAdd(p, r, Vector256<float>.One);
+        var ni = Avx.ConvertToVector256Int32(n); // n is integral: exact
+        var n1 = Avx2.ShiftRightArithmetic(ni, 1);
+        var n2 = Avx2.Subtract(ni, n1);
+        var s1 = Avx2.ShiftLeftLogical(Avx2.Add(n1, Vector256.Create(127)), 23).AsSingle();
+        var s2 = Avx2.ShiftLeftLogical(Avx2.Add(n2, Vector256.Create(127)), 23).AsSingle();
+        var res = p * s1 * s2;
+        res = Vector256.ConditionalSelect(Vector256.GreaterThan(x, Vector256.Create(MaxX)), Vector256.Create(float.PositiveInfinity), res);
+        res = Vector256.ConditionalSelect(Vector256.LessThan(x, Vector256.Create(MinX)), Vector256<float>.Zero, res);
+        return Vector256.ConditionalSelect(Vector256.Equals(x, x), res, x);
     }
 
     /// <summary>1 / (1 + e^-x).</summary>

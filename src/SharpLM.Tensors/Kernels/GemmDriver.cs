@@ -121,10 +121,14 @@ internal static unsafe class GemmDriver
         float* shared = null;
         if (threads > 1 && mBlocks < threads)
         {
-            // Fewer row blocks than threads: split columns, about four tasks per thread (a multiple of threads).
-            int want = RoundUp(4 * threads, mBlocks) / mBlocks;
-            nChunks = Math.Clamp(want, 1, nPanels);
+            // Fewer row blocks than threads: split columns. Every column chunk streams all of the packed
+            // A, so when A is larger than L3 can share (the LM head's dlogits·W: 256×50304) one chunk
+            // per thread keeps that traffic to once per thread; otherwise about four tasks per thread
+            // (a multiple of the threads) let a briefly descheduled core be covered by the other.
             long aFloats = (long)mPanels * MR * K;
+            int perThread = aFloats * sizeof(float) <= (8L << 20) ? 4 : 1;
+            int want = RoundUp(perThread * threads, mBlocks) / mBlocks;
+            nChunks = Math.Clamp(want, 1, nPanels);
             if (nChunks > 1 && aFloats <= SharedALimit)
             {
                 shared = Buffer(ref _sharedA, aFloats);

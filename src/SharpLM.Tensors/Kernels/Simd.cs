@@ -3,6 +3,7 @@
 // CPU accelerates it, Vector256 otherwise, scalar tails.
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace SharpLM.Tensors.Kernels;
 
@@ -120,7 +121,22 @@ internal static unsafe class Simd
     public static float Max(float* x, int n)
     {
         int i = 0; float m = float.NegativeInfinity;
-        if (Vector512.IsHardwareAccelerated && n >= 16)
+        if (Avx512F.IsSupported && n >= 16)
+        {
+            // Raw vmaxps (the portable Max adds NaN/±0 fix-ups) over four independent chains. A NaN may
+            // be dropped here, but it still makes every exp(x − max) of its row NaN, so callers' rows
+            // come out NaN as before; the maximum itself is exact, so the chain split changes no bits.
+            var a0 = Vector512.Create(float.NegativeInfinity); var a1 = a0; var a2 = a0; var a3 = a0;
+            for (; i + 64 <= n; i += 64)
+            {
+                a0 = Avx512F.Max(a0, Vector512.Load(x + i)); a1 = Avx512F.Max(a1, Vector512.Load(x + i + 16));
+                a2 = Avx512F.Max(a2, Vector512.Load(x + i + 32)); a3 = Avx512F.Max(a3, Vector512.Load(x + i + 48));
+            }
+            for (; i + 16 <= n; i += 16) a0 = Avx512F.Max(a0, Vector512.Load(x + i));
+            var a = Avx512F.Max(Avx512F.Max(a0, a1), Avx512F.Max(a2, a3));
+            for (int j = 0; j < 16; j++) m = MathF.Max(m, a[j]);
+        }
+        else if (Vector512.IsHardwareAccelerated && n >= 16)
         {
             var a = Vector512.Create(float.NegativeInfinity);
             for (; i + 16 <= n; i += 16) a = Vector512.Max(a, Vector512.Load(x + i));

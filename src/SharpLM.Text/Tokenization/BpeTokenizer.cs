@@ -360,9 +360,19 @@ public sealed class BpeTokenizer
         public void Chunk(int start, int length) => state.EncodeChunk(_text.Slice(start, length), output);
     }
 
+    // Per-thread chunk cache in two tiers. Chunks of up to 8 chars (most of them: a word with its leading space)
+    // live in an open-addressing table whose key is the chars themselves packed into 128 bits, so a lookup is one
+    // hash, one probe and an integer compare, with no string; longer chunks (up to MaxCachedChunkChars) use a
+    // string dictionary. Both are emptied when full, which keeps memory bounded.
     private sealed class EncodeState
     {
+        private const int MaxShortSlots = 1 << 18;      // at most 4 MB of keys; grows from 4096 slots, emptied at half load
         private readonly BpeTokenizer _tok;
+        private UInt128[] _shortKey = new UInt128[4096];
+        private byte[] _shortLen = new byte[4096];      // 0 = empty slot (chunks are never empty)
+        private int[]?[] _shortIds = new int[]?[4096];
+        private int _shortMask = 4095;
+        private int _shortCount;
         private readonly Dictionary<string, int[]> _cache = new(StringComparer.Ordinal);
         private readonly Dictionary<string, int[]>.AlternateLookup<ReadOnlySpan<char>> _lookup;
         private byte[] _bytes = new byte[1024];
@@ -374,17 +384,85 @@ public sealed class BpeTokenizer
             _lookup = _cache.GetAlternateLookup<ReadOnlySpan<char>>();
         }
 
-        public void Clear() => _cache.Clear();
+        public void Clear()
+        {
+            _cache.Clear();
+            Array.Clear(_shortLen);
+            Array.Clear(_shortIds);
+            _shortCount = 0;
+        }
+
+        [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+        private static UInt128 Pack(ReadOnlySpan<char> chunk)
+        {
+            UInt128 key = 0;
+            MemoryMarshal.AsBytes(chunk).CopyTo(MemoryMarshal.AsBytes(new Span<UInt128>(ref key)));
+            return key;
+        }
+
+        [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+        private static int Hash(UInt128 key, int len)
+        {
+            ulong h = ((ulong)key * 0x9E3779B97F4A7C15UL) ^ ((ulong)(key >> 64) * 0xC2B2AE3D27D4EB4FUL) ^ (ulong)len;
+            h ^= h >> 29;
+            return (int)(h * 0x94D049BB133111EBUL >> 40);
+        }
+
+        // Doubles the table twice (rehashing) until it reaches MaxShortSlots, then empties it instead.
+        private void MakeRoom()
+        {
+            if (_shortKey.Length >= MaxShortSlots)
+            {
+                Array.Clear(_shortLen);
+                Array.Clear(_shortIds);
+                _shortCount = 0;
+                return;
+            }
+            var (keys, lens, ids) = (_shortKey, _shortLen, _shortIds);
+            int size = keys.Length * 4;
+            _shortKey = new UInt128[size];
+            _shortLen = new byte[size];
+            _shortIds = new int[]?[size];
+            _shortMask = size - 1;
+            for (int i = 0; i < keys.Length; i++)
+            {
+                if (lens[i] == 0) continue;
+                int s = Hash(keys[i], lens[i]) & _shortMask;
+                while (_shortLen[s] != 0) s = (s + 1) & _shortMask;
+                _shortKey[s] = keys[i];
+                _shortLen[s] = lens[i];
+                _shortIds[s] = ids[i];
+            }
+        }
 
         public void EncodeChunk(ReadOnlySpan<char> chunk, List<int> output)
         {
-            bool cacheable = chunk.Length <= MaxCachedChunkChars;
-            if (cacheable && _lookup.TryGetValue(chunk, out var hit))
+            int len = chunk.Length;
+            UInt128 key = default;
+            int slot = -1;
+            if (len <= 8)
             {
-                if (hit.Length == 1) output.Add(hit[0]); else output.AddRange(hit);
+                key = Pack(chunk);
+                slot = Hash(key, len) & _shortMask;
+                while (true)
+                {
+                    byte l = _shortLen[slot];
+                    if (l == 0) break;
+                    if (l == len && _shortKey[slot] == key)
+                    {
+                        var hit = _shortIds[slot]!;
+                        if (hit.Length == 1) output.Add(hit[0]); else output.AddRange(hit);
+                        return;
+                    }
+                    slot = (slot + 1) & _shortMask;
+                }
+            }
+            else if (len <= MaxCachedChunkChars && _lookup.TryGetValue(chunk, out var hit))
+            {
+                output.AddRange(hit);
                 return;
             }
-            int max = Encoding.UTF8.GetMaxByteCount(chunk.Length);
+            int max = Encoding.UTF8.GetMaxByteCount(len);
             if (_bytes.Length < max) { _bytes = new byte[max]; _ids = new int[max]; }
             int nb = Encoding.UTF8.GetBytes(chunk, _bytes);
             var ids = _ids.AsSpan(0, nb);
@@ -394,7 +472,20 @@ public sealed class BpeTokenizer
             int n = BpeMerge.Merge(_tok._pairs, ids);
             var result = ids[..n];
             output.AddRange(result);
-            if (cacheable)
+            if (slot >= 0)
+            {
+                if (_shortCount >= _shortKey.Length / 2)
+                {
+                    MakeRoom();
+                    slot = Hash(key, len) & _shortMask;
+                    while (_shortLen[slot] != 0) slot = (slot + 1) & _shortMask;
+                }
+                _shortKey[slot] = key;
+                _shortLen[slot] = (byte)len;
+                _shortIds[slot] = result.ToArray();
+                _shortCount++;
+            }
+            else if (len <= MaxCachedChunkChars)
             {
                 if (_cache.Count >= MaxCacheEntries) _cache.Clear();
                 _cache[chunk.ToString()] = result.ToArray();

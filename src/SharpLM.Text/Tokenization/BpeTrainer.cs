@@ -424,7 +424,8 @@ public sealed class BpeTrainer(BpeTrainerOptions options)
             long current = pairCount[top];
             if (prio.Count != current)
             {
-                queue.Enqueue(top, new Priority(current, prio.A, prio.B));
+                // stale: re-queue at its current count (a pair that vanished is simply dropped)
+                if (current > 0) queue.Enqueue(top, new Priority(current, prio.A, prio.B));
                 continue;
             }
             if (current < minFreq) break;

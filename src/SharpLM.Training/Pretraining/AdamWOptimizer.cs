@@ -7,8 +7,9 @@
 // (≈ 6 GB of traffic) into norm + update (≈ 4 GB). With s = 1 the update is bit-identical to Optim.AdamW.
 // Parameters that sit next to each other in memory (a model keeping all weights in one flat buffer, as
 // llm.c does) and share a decay group are updated as one run, so a GPT-2 step is a handful of parallel
-// loops rather than 150. The global norm is √Σ‖g_s‖² over those runs in order, each ‖g_s‖ from
-// Optim.GlobalNorm (fixed chunks, double partials): deterministic for any thread count.
+// loops rather than 150. The global norm is √ of Σg² over fixed 16384-element chunks of those runs, each
+// chunk's partial in double (Optim.GlobalNorm's scheme) in a buffer allocated once, summed in order:
+// deterministic for any thread count, and a step allocates nothing.
 // Not here: other optimizers (Muon, Lion), ZeRO sharding, per-group learning rates.
 using System.Runtime.Intrinsics;
 using SharpLM.Models.IO;
@@ -36,6 +37,7 @@ public sealed unsafe class AdamWOptimizer : IDisposable
     private readonly Tensor[] _m, _v;         // per-parameter views of them
     private readonly bool[] _decay;
     private readonly Segment[] _segs;         // runs of parameters adjacent in memory with one decay flag
+    private readonly double[] _partials;      // Σg² per chunk of every run, summed in order
 
     private struct Segment
     {
@@ -97,6 +99,9 @@ public sealed unsafe class AdamWOptimizer : IDisposable
             else segs.Add(seg);
         }
         _segs = [.. segs];
+        long chunkCount = 0;
+        foreach (var sg in _segs) chunkCount += Chunks(sg.N);
+        _partials = new double[chunkCount];
     }
 
     /// <summary>Runs of parameters updated as one (adjacent in memory, same decay group).</summary>
@@ -112,15 +117,22 @@ public sealed unsafe class AdamWOptimizer : IDisposable
         }
     }
 
-    /// <summary>√Σ‖g‖² over all gradients (NaN/∞ if any gradient is).</summary>
+    /// <summary>√Σ‖g‖² over all gradients (NaN/∞ if any gradient is); allocates nothing.</summary>
     public double GradNorm()
     {
-        double s = 0;
-        foreach (var sg in _segs)
+        fixed (double* partial = _partials)
         {
-            double n = SharpLM.Tensors.Kernels.Optim.GlobalNorm(sg.G, sg.N);
-            s += n * n;
+            long c0 = 0;
+            foreach (var sg in _segs)
+            {
+                var body = new NormBody { G = sg.G, N = sg.N, Partial = partial + c0 };
+                int chunks = Chunks(sg.N);
+                WorkerPool.For(chunks, 1, ref body);
+                c0 += chunks;
+            }
         }
+        double s = 0;
+        foreach (double x in _partials) s += x; // fixed order: deterministic for any thread count
         return Math.Sqrt(s);
     }
 
@@ -198,6 +210,41 @@ public sealed unsafe class AdamWOptimizer : IDisposable
     {
         _mFlat.Dispose();
         _vFlat.Dispose();
+    }
+
+    // Σg² of each 16384-element chunk: float lanes over runs of 256 elements, each run widened to double
+    // (the scheme of Optim.GlobalNorm, here into a preallocated buffer).
+    private struct NormBody : IParallelBody
+    {
+        public float* G; public long N; public double* Partial;
+        public readonly void Execute(int start, int end)
+        {
+            for (int c = start; c < end; c++)
+            {
+                long i = (long)c * Block, n = Math.Min(N, i + Block);
+                double s = 0;
+                while (i < n)
+                {
+                    long stop = Math.Min(n, i + 256);
+                    float run = 0;
+                    if (Vector512.IsHardwareAccelerated)
+                    {
+                        var acc = Vector512<float>.Zero;
+                        for (; i + 16 <= stop; i += 16) { var g = Vector512.Load(G + i); acc += g * g; }
+                        run = Vector512.Sum(acc);
+                    }
+                    else if (Vector256.IsHardwareAccelerated)
+                    {
+                        var acc = Vector256<float>.Zero;
+                        for (; i + 8 <= stop; i += 8) { var g = Vector256.Load(G + i); acc += g * g; }
+                        run = Vector256.Sum(acc);
+                    }
+                    for (; i < stop; i++) run += G[i] * G[i];
+                    s += run;
+                }
+                Partial[c] = s;
+            }
+        }
     }
 
     private struct ClearBody : IParallelBody

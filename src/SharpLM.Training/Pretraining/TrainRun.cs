@@ -93,7 +93,13 @@ public static class TrainRun
         }
 
         using var train = new TokenLoader(trainFiles, new LoaderOptions(o.MicroBatch, o.SeqLen, SamplingMode.Random, o.Seed, o.AlignToDocuments));
-        using var val = valFiles.Length > 0 ? new TokenLoader(valFiles, new LoaderOptions(o.MicroBatch, o.SeqLen, SamplingMode.Sequential, o.Seed)) : null;
+        TokenLoader? valLoader = null;
+        if (valFiles.Length > 0)
+        {
+            try { valLoader = new TokenLoader(valFiles, new LoaderOptions(o.MicroBatch, o.SeqLen, SamplingMode.Sequential, o.Seed)); }
+            catch (ArgumentException e) { onMessage?.Invoke($"warning: validation disabled: {e.Message}"); }
+        }
+        using var val = valLoader;
         int dataVocab = 0;
         foreach (var sh in train.Shards) dataVocab = Math.Max(dataVocab, sh.VocabSize);
         var config = ckpt?.Config ?? ResolveModel(s, tok, dataVocab);
@@ -122,8 +128,9 @@ public static class TrainRun
     }
 
     /// <summary>
-    /// Seconds one optimizer step takes: the second of two timed micro-batches (the first warms up) times
-    /// the accumulation steps, plus 10% for the update. Gradients are zeroed afterwards, so the model is unchanged.
+    /// Seconds one optimizer step takes: the median of timed micro-batches (after one warmup call, at least 3
+    /// and 1.5 s worth, at most 20, so the JIT has settled) times the accumulation steps, plus 10% for the
+    /// update. Gradients are zeroed afterwards, so the model is unchanged. Validation and samples are not counted.
     /// </summary>
     public static double MeasureStepSeconds(ILanguageModel model, TokenLoader train, TrainOptions o)
     {
@@ -131,15 +138,20 @@ public static class TrainRun
         var rows = new int[B * W];
         var (shard, start) = train.Locate(0); // a window that exists; the loader's position is not touched
         for (int b = 0; b < B; b++) shard.CopyTokens(start, rows.AsSpan(b * W, W));
-        double seconds = 0;
-        for (int i = 0; i < 2; i++)
+        model.ForwardBackward(rows, B, T, 1f);
+        var times = new List<double>();
+        double total = 0;
+        while (times.Count < 20 && (times.Count < 3 || total < 1.5))
         {
             long t0 = System.Diagnostics.Stopwatch.GetTimestamp();
             model.ForwardBackward(rows, B, T, 1f);
-            seconds = System.Diagnostics.Stopwatch.GetElapsedTime(t0).TotalSeconds;
+            double dt = System.Diagnostics.Stopwatch.GetElapsedTime(t0).TotalSeconds;
+            times.Add(dt);
+            total += dt;
         }
         foreach (var p in model.Parameters) p.Grad.AsSpan<float>().Clear();
-        return seconds * o.AccumulationSteps * 1.1;
+        times.Sort();
+        return times[times.Count / 2] * o.AccumulationSteps * 1.1;
     }
 
     /// <summary>Writes run.json: every setting, the resolved model, threads and when it started.</summary>

@@ -232,7 +232,9 @@ public sealed class Trainer : IDisposable
 
     private ValidationResult RunValidation()
     {
-        var r = Validation.Evaluate(_model, _val!, _o.EvalBatches, _tok != null ? _tok.BytesPerToken : default);
+        // At most one pass over the validation windows (more batches would only repeat them).
+        int batches = (int)Math.Clamp(_val!.RowsPerEpoch / _o.MicroBatch, 1, _o.EvalBatches);
+        var r = Validation.Evaluate(_model, _val, batches, _tok != null ? _tok.BytesPerToken : default);
         _lastVal = r;
         OnMessage?.Invoke($"step {_step}: val loss {r.Loss:F4}, {r.BitsPerByte:F4} bits/byte ({r.Tokens} tokens{(_tok != null ? $", {r.Bytes} bytes" : ", bytes = tokens")})");
         return r;

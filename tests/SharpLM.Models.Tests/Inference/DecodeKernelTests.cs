@@ -24,6 +24,8 @@ public sealed unsafe class DecodeKernelTests
     [InlineData(8, 96, 128)]
     [InlineData(9, 50, 7)]
     [InlineData(70, 130, 65)]
+    [InlineData(30, 40, 600)]
+    [InlineData(100, 64, 300)]
     public void PanelGemmIsTheFmaChainAndEqualsGemm(int M, int N, int K)
     {
         var r = new Random(M * 1000 + N * 10 + K);

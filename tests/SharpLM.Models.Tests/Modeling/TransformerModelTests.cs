@@ -243,6 +243,10 @@ public sealed class TransformerModelTests : IDisposable
         using var g = new TransformerModel(gpt);
         Assert.Equal(gpt.ParameterCount(), g.FlatValues.Length);
         Assert.False(g.HasParameter("transformer.wpe.weight"));
+
+        string scaled = ModelConfigJson.ToJson(Tiny(ModelStyle.Llama)).Replace("\"rope_theta\"", "\"rope_scaling\": {\"type\": \"linear\", \"factor\": 2.0},\n  \"rope_theta\"");
+        var e = Assert.Throws<InvalidDataException>(() => ModelConfigJson.Parse(scaled, "x/config.json"));
+        Assert.Contains("x/config.json: field 'rope_scaling'", e.Message);
     }
 
     // bf16 weight copies: the GEMMs see weights rounded to 8 significant bits (relative error ≤ 2⁻⁹), so the

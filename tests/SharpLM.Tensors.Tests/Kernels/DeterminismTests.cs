@@ -166,3 +166,21 @@ public sealed unsafe class DeterminismTests
         });
     }
 }
+
+public sealed unsafe class EmbeddingStreamingTests
+{
+    [Fact]
+    public void LargeAlignedOutputsTakeTheStreamingPathAndCopyRowsExactly()
+    {
+        // 3001 × 768 floats = 9.2 MB into 64-byte aligned storage: the streaming-store path.
+        const int BT = 3001, C = 768, V = 97;
+        var ids = new int[BT]; var r = new Random(41); for (int i = 0; i < BT; i++) ids[i] = r.Next(V);
+        var wte = Randn(V * C, 42);
+        using var o = Tensor.Zeros(DType.F32, BT, C);
+        fixed (float* pw = wte) fixed (int* pid = ids) Embedding.Forward(o.Data, pid, pw, BT, C, V);
+        var got = o.AsSpan<float>();
+        for (int t = 0; t < BT; t++)
+            for (int c = 0; c < C; c++)
+                if (got[t * C + c] != wte[ids[t] * C + c]) Assert.Fail($"row {t} channel {c}: {got[t * C + c]} vs wte[{ids[t]}, {c}] = {wte[ids[t] * C + c]}");
+    }
+}

@@ -1,3 +1,4 @@
+using System.Runtime.Intrinsics;
 using SharpLM.Tensors.Kernels;
 
 namespace SharpLM.Tensors.Tests.Kernels;
@@ -51,6 +52,30 @@ public sealed class FastMathTests
         {
             Assert.True(Math.Abs(FastMath.Sigmoid((float)x) - 1 / (1 + Math.Exp(-(float)x))) < 3e-7, $"sigmoid({x})");
             Assert.True(Math.Abs(FastMath.Tanh((float)x) - Math.Tanh((float)x)) < 6e-7, $"tanh({x})");
+        }
+    }
+    [Fact]
+    public void EveryVectorWidthEqualsTheScalarFormBitForBit()
+    {
+        // Both widths explicitly (the span form only takes the widest), across the subnormal results
+        // (x < −87.3), both clamps, infinities and NaN.
+        var xs = new List<float> { float.NaN, float.PositiveInfinity, float.NegativeInfinity, 88.7228317f, 88.73f, -103.972084f, -103.98f, -0f };
+        for (double x = -110; x <= 90; x += 0.00731) xs.Add((float)x);
+        while (xs.Count % 16 != 0) xs.Add(0.5f);
+        var arr = xs.ToArray();
+        for (int i = 0; i < arr.Length; i += 16)
+        {
+            var v16 = FastMath.Exp(Vector512.Create(arr.AsSpan(i, 16)));
+            var v8a = FastMath.Exp(Vector256.Create(arr.AsSpan(i, 8)));
+            var v8b = FastMath.Exp(Vector256.Create(arr.AsSpan(i + 8, 8)));
+            for (int j = 0; j < 16; j++)
+            {
+                int s = BitConverter.SingleToInt32Bits(FastMath.Exp(arr[i + j]));
+                float w8 = j < 8 ? v8a[j] : v8b[j - 8];
+                if (float.IsNaN(arr[i + j])) { Assert.True(float.IsNaN(v16[j]) && float.IsNaN(w8)); continue; }
+                Assert.True(s == BitConverter.SingleToInt32Bits(v16[j]), $"x = {arr[i + j]:R}: 16 lanes {v16[j]:R}, scalar {FastMath.Exp(arr[i + j]):R}");
+                Assert.True(s == BitConverter.SingleToInt32Bits(w8), $"x = {arr[i + j]:R}: 8 lanes {w8:R}, scalar {FastMath.Exp(arr[i + j]):R}");
+            }
         }
     }
 }

@@ -77,3 +77,23 @@ public class LangIdTests
         Assert.False(new LanguageIdFilter(LanguageIdModel.Default, new() { Languages = ["en"], Threshold = 1.01 }).Apply(en).Keep);
     }
 }
+
+public class QualityClassifierTests
+{
+    [Fact]
+    public void SeparatesProseFromSpam_AndScoresInMetadata()
+    {
+        var rng = new Random(3);
+        string[] prose = ["the river runs through the old town", "she walked to the market in the morning", "the children read books at school", "a quiet evening by the lake with friends"];
+        string[] spam = ["buy cheap pills now click here", "best deals discount free shipping order now", "win money fast casino bonus click", "cheap watches sale limited offer buy"];
+        string Pick(string[] s) => string.Join(". ", Enumerable.Range(0, 3).Select(_ => s[rng.Next(s.Length)]));
+        var model = SharpLM.Text.Data.Quality.QualityClassifierFilter.Train(
+            Enumerable.Range(0, 200).Select(_ => Pick(prose)), Enumerable.Range(0, 200).Select(_ => Pick(spam)));
+        var f = new SharpLM.Text.Data.Quality.QualityClassifierFilter(model, 0.5);
+        var good = new Document { Id = "g", Text = "the children walked to the lake in the morning" };
+        var bad = new Document { Id = "b", Text = "click here for cheap casino deals buy now" };
+        Assert.True(f.Apply(good).Keep);
+        Assert.False(f.Apply(bad).Keep);
+        Assert.True((double)good.Metadata["quality_score"]! > 0.5);
+    }
+}

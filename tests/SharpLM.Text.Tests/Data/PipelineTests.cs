@@ -144,6 +144,17 @@ public class PipelineTests
     }
 
     [Fact]
+    public void ExampleConfig_LoadsWithEveryStep()
+    {
+        var cfg = PipelineConfig.Load(Path.Combine(AppContext.BaseDirectory, "Fixtures/Data/pipeline.example.yaml"));
+        var items = cfg.Build(StepCatalog.Default());
+        Assert.Equal(["extract", "url_dedup", "exact_dedup", "langid", "line_dedup", "minhash_dedup", "gopher_repetition", "gopher_quality", "c4", "fineweb", "bad_words", "pii"],
+            items.Select(i => i.Name));
+        Assert.NotNull(items[4].Stage);
+        Assert.NotNull(items[5].Stage);
+    }
+
+    [Fact]
     public void MiniYaml_Shapes()
     {
         var v = (Dictionary<string, object?>)MiniYaml.Parse("a: 1\nb:\n  - x\n  - {k: 'v w', l: [1, 2]}\nc: \"q # not comment\" # comment\nd:\n")!;

@@ -82,13 +82,6 @@ public class GopherQualityTests
 
 public class GopherRepetitionTests
 {
-    private static (List<WordSpan> W, List<ulong> H) Prep(string text)
-    {
-        var w = new List<WordSpan>();
-        Words.Split(text, w);
-        return (w, w.Select(x => Words.Hash(text.AsSpan(x.Start, x.Length))).ToList());
-    }
-
     [Fact]
     public void FindDuplicates_CountsRepeatsAfterTheFirst()
     {
@@ -99,22 +92,18 @@ public class GopherRepetitionTests
     public void TopNGram_LengthWithSpacesTimesCount()
     {
         // Bigrams of "a b a b a b c": ab ×3, ba ×2, bc: top "a b" is 3 chars × 3 = 9.
-        var (w, h) = Prep("a b a b a b c");
-        Assert.Equal(9, GopherRepetitionFilter.TopNGramChars(w, h, 2));
+        Assert.Equal(9, GopherRepetitionFilter.TopNGramChars("a b a b a b c", 2));
         // Tie (each bigram once): the first one, "one two" = 7 chars.
-        (w, h) = Prep("one two three four");
-        Assert.Equal(7, GopherRepetitionFilter.TopNGramChars(w, h, 2));
+        Assert.Equal(7, GopherRepetitionFilter.TopNGramChars("one two three four", 2));
     }
 
     [Fact]
     public void DuplicatedNGrams_GreedyWithoutOverlap()
     {
         // "one two three four five" twice: the second 5-gram repeats: 3+3+5+4+4 = 19 chars.
-        var (w, h) = Prep("one two three four five one two three four five");
-        Assert.Equal(19, GopherRepetitionFilter.DuplicatedNGramChars(w, h, 5));
+        Assert.Equal(19, GopherRepetitionFilter.DuplicatedNGramChars("one two three four five one two three four five", 5));
         // "a a a a a a" with n=2: idx0 new, idx1 repeat (+2, jump to 3), idx3 repeat (+2, jump to 5) → 4.
-        (w, h) = Prep("a a a a a a");
-        Assert.Equal(4, GopherRepetitionFilter.DuplicatedNGramChars(w, h, 2));
+        Assert.Equal(4, GopherRepetitionFilter.DuplicatedNGramChars("a a a a a a", 2));
     }
 
     [Fact]

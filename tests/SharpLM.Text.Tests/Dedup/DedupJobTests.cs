@@ -92,6 +92,22 @@ public sealed class DedupJobTests : IDisposable
     }
 
     [Fact]
+    public void StepsRunAloneOrInPartialChains()
+    {
+        string input = WriteCorpus(out _);
+        string Ids(string dir) => string.Join(",", DocumentJsonl.Read(Path.Combine(dir, "docs.jsonl")).Select(d => d.Id));
+        // MinHash without lines signs pass 1's survivors; the boilerplate menu/footer keep a/a-copy/c-near similar.
+        DedupJob.Run(input, Path.Combine(_dir, "m"), new DedupJobOptions { Exact = true, MinHash = true });
+        Assert.Equal("a,b,b-url,c,only-boiler,d", Ids(Path.Combine(_dir, "m")));
+        Assert.False(File.Exists(Path.Combine(_dir, "m", "removed", "line_dedup.jsonl")));
+        DedupJob.Run(input, Path.Combine(_dir, "l"), new DedupJobOptions { Lines = true });
+        Assert.Equal("a,b,a-copy,b-url,c,c-near,d", Ids(Path.Combine(_dir, "l")));
+        DedupJob.Run(input, Path.Combine(_dir, "u"), new DedupJobOptions { Url = true });
+        Assert.Equal("a,b,a-copy,c,only-boiler,c-near,d", Ids(Path.Combine(_dir, "u")));
+        Assert.False(Directory.Exists(Path.Combine(_dir, "m", ".work")));
+    }
+
+    [Fact]
     public void OutputIsIdenticalAcrossThreadCountsAndGzipInput()
     {
         string input = WriteCorpus(out _);

@@ -98,6 +98,35 @@ public class RoundTripPropertyTests
     }
 
     [Fact]
+    public void Chunk_cache_growth_and_eviction_never_return_another_chunks_ids()
+    {
+        // 300K distinct short chunks (past the cache's growth steps and its eviction at half load), some with NUL
+        // chars, which the packed 8-char keys must tell apart from shorter chunks; every id must decode back.
+        var tok = Fixtures.Encoding("gpt2");
+        var docs = new string[300];
+        for (int d = 0; d < docs.Length; d++)
+        {
+            var sb = new StringBuilder();
+            for (int k = 0; k < 1000; k++)
+            {
+                int v = d * 1000 + k;
+                sb.Append(' ').Append((char)('a' + v % 26)).Append((char)('a' + v / 26 % 26)).Append((char)('a' + v / 676 % 26))
+                  .Append((char)('a' + v / 17576 % 26));
+                if (k % 7 == 0) sb.Append('\0');
+            }
+            docs[d] = sb.ToString();
+        }
+        tok.ClearCache();
+        var first = docs.Select(tok.EncodeOrdinary).ToArray();
+        var second = docs.Select(tok.EncodeOrdinary).ToArray();
+        for (int d = 0; d < docs.Length; d++)
+        {
+            Assert.Equal(docs[d], tok.DecodeToString(first[d]));
+            Assert.Equal(first[d], second[d]);
+        }
+    }
+
+    [Fact]
     public void Lone_surrogates_encode_as_the_replacement_character()
     {
         var tok = Fixtures.Encoding("cl100k_base");

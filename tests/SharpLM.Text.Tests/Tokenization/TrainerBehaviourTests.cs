@@ -128,6 +128,20 @@ public sealed class TrainerBehaviourTests : IDisposable
     }
 
     [Fact]
+    public void Document_reader_gives_lines_or_a_jsonl_field_and_names_bad_lines()
+    {
+        var text = Write("plain.txt", "one\r\ntwo\n\nthree");
+        Assert.Equal(["one", "two", "", "three"], TokenizerFiles.ReadDocuments(text));
+        var jsonl = Write("d.jsonl", "{\"text\": \"a\"}\n\n{\"text\": null}\n{\"text\": \"b\\nc\"}\n");
+        Assert.Equal(["a", "b\nc"], TokenizerFiles.ReadDocuments(jsonl, "text"));
+        var p = Path.Combine(_dir, "bad.txt");
+        File.WriteAllBytes(p, [.. "ok\nok\n"u8, 0xFF, .. "\n"u8]);
+        var e = Assert.Throws<InvalidDataException>(() => TokenizerFiles.ReadDocuments(p).ToList());
+        Assert.Contains("line 3", e.Message);
+        Assert.Throws<FileNotFoundException>(() => TokenizerFiles.ReadDocuments(Path.Combine(_dir, "none.txt")));
+    }
+
+    [Fact]
     public void Empty_corpus_is_refused()
     {
         var p = Write("empty.txt", "");

@@ -210,6 +210,40 @@ public sealed class TrainerTests : IDisposable
     }
 
     [Fact]
+    public void BitsPerByteCountsTokenBytesAndLeavesOutSpecialTokens()
+    {
+        using var m = new TinyLm(V, C, 3);
+        using var val = new SharpLM.Training.Data.TokenLoader([Path.Combine(_data, "val_000.bin")], new SharpLM.Training.Data.LoaderOptions(4, 16, SharpLM.Training.Data.SamplingMode.Sequential));
+        var bytes = Enumerable.Range(0, V).Select(id => id == 0 ? 0 : id % 3 + 1).ToArray(); // id 0 plays a special token
+        var r = Validation.Evaluate(m, val, 2, bytes);
+        // Independent: every (input, target) pair scored alone in double.
+        val.Reset();
+        var rows = new int[4 * 17];
+        double nats = 0, natsCounted = 0; long nBytes = 0, n = 0, specials = 0;
+        for (int k = 0; k < 2; k++)
+        {
+            val.NextBatch(rows);
+            for (int b = 0; b < 4; b++)
+                for (int t = 0; t < 16; t++)
+                {
+                    int y = rows[b * 17 + t + 1];
+                    double l = m.LossF64([rows[b * 17 + t], y], 1, 1);
+                    nats += l; n++;
+                    if (bytes[y] > 0) { natsCounted += l; nBytes += bytes[y]; } else specials++;
+                }
+        }
+        Assert.True(specials > 0); // the case exercises the exclusion
+        Assert.Equal(n, r.Tokens);
+        Assert.Equal(nBytes, r.Bytes);
+        Assert.Equal(nats / n, r.Loss, 1e-5);
+        Assert.Equal(natsCounted / (Math.Log(2) * nBytes), r.BitsPerByte, 1e-5);
+        // Without a tokenizer: bytes = tokens and the loss comes from ILanguageModel.Loss.
+        var plain = Validation.Evaluate(m, val, 2, default);
+        Assert.Equal(nats / n, plain.Loss, 1e-5);
+        Assert.Equal(plain.Loss / Math.Log(2), plain.BitsPerByte, 12);
+    }
+
+    [Fact]
     public void AccumulatingTwoMicroBatchesEqualsOneBatchOfBoth()
     {
         int[] rows = new int[4 * 17];

@@ -1,14 +1,15 @@
 // The whole deduplication of one JSONL file, as `sharplm data dedup` runs it: exact and URL dedup stream
-// (pass 1, which also counts lines for boilerplate removal), then boilerplate lines are stripped (pass 2),
-// then MinHash signatures are computed in parallel batches and clustered (pass 3, MinHashDedup.Prepare),
-// and the file is streamed a last time to split kept documents from near-duplicates (pass 4). Between
+// (pass 1, which also counts lines for boilerplate removal), then boilerplate lines are stripped (pass 2);
+// MinHash signatures are computed in parallel batches of whatever the last of those passes keeps, clustered
+// (MinHashDedup.Builder), and the survivors streamed once more to split kept documents from near-duplicates. Between
 // passes the surviving documents sit in temporary JSONL files under <out>/.work, so memory holds only the
 // dedup indexes (documented in ExactDedup, UrlDedup, LineDedup, MinHashLsh), never the corpus. JSON is
 // parsed and written in ordered parallel batches; the dedup decisions are taken in input order.
 // Outputs: <out>/docs.jsonl (kept), <out>/removed/<step>.jsonl (each removed document with metadata
 // dedup_reason, duplicate_of, and for MinHash cluster + similarity), <out>/clusters.jsonl (one line per
 // near-duplicate cluster: kept id, removed ids), <out>/stats.json (documents and bytes in and out per
-// step). Every file is written under a temporary name and renamed when complete.
+// step, with each step's own seconds — parsing and writing excluded). Every file is written under a temporary
+// name and renamed when complete.
 // Deterministic: the same input and options give byte-identical outputs for any thread count.
 // Not here: sharding across ranks, resuming a half-finished run (a rerun starts over).
 using System.Diagnostics;
@@ -52,7 +53,7 @@ public sealed record DedupJobOptions
 public sealed record DedupStepStats(string Step, long DocsIn, long DocsOut, long BytesIn, long BytesOut, double Seconds);
 
 /// <summary>What a dedup run did.</summary>
-public sealed record DedupReport(IReadOnlyList<DedupStepStats> Steps, long BadLines, int Clusters, long DocsIn, long DocsOut);
+public sealed record DedupReport(IReadOnlyList<DedupStepStats> Steps, long BadLines, int Clusters, long DocsIn, long DocsOut, long BytesIn, double Seconds);
 
 /// <summary>Runs the dedup steps over one JSONL file.</summary>
 public static class DedupJob
@@ -70,6 +71,7 @@ public static class DedupJob
         long bad = 0;
         int clusters = 0;
         var sinks = new List<JsonlSink>();
+        var total = Stopwatch.StartNew();
         try
         {
             // Pass 1: exact + URL (streaming), boilerplate line counts.
@@ -82,10 +84,11 @@ public static class DedupJob
             var rmUrl = url is null ? null : Track(sinks, new JsonlSink(Path.Combine(removedDir, url.Name + ".jsonl")));
             var c1 = new StepCounter(exact?.Name ?? "");
             var c2 = new StepCounter(url?.Name ?? "");
-            var sw = Stopwatch.StartNew();
             var sw2 = new Stopwatch();
             int threads = o.Threads > 0 ? o.Threads : Environment.ProcessorCount;
             var par = new ParallelOptions { MaxDegreeOfParallelism = threads };
+            var mhb = o.MinHash ? new MinHashDedup.Builder(o.MinHashOptions, o.Threads) : null;
+            double sigSeconds = 0;
             using (var outSink = new JsonlSink(stage1))
             {
                 var survivors = new List<Document>(o.BatchSize);
@@ -98,13 +101,13 @@ public static class DedupJob
                         if (exact is not null)
                         {
                             c1.In(bytes);
-                            if (!Decide(exact, doc, rmExact!)) continue;
+                            if (!c1.Decide(exact, doc, rmExact!)) continue;
                             c1.Out(bytes);
                         }
                         if (url is not null)
                         {
                             c2.In(bytes);
-                            if (!Decide(url, doc, rmUrl!)) continue;
+                            if (!c2.Decide(url, doc, rmUrl!)) continue;
                             c2.Out(bytes);
                         }
                         survivors.Add(doc);
@@ -117,30 +120,29 @@ public static class DedupJob
                         foreach (var h in hashes) lines.ObserveHashes(h);
                         sw2.Stop();
                     }
+                    if (mhb is not null && lines is null) sigSeconds += Sign(mhb, survivors);
                     outSink.WriteBatch(survivors, threads);
                 }
                 outSink.Complete();
             }
-            double t1 = sw.Elapsed.TotalSeconds - sw2.Elapsed.TotalSeconds;
-            if (exact is not null) steps.Add(c1.Stats(t1 / (url is null ? 1 : 2)));
-            if (url is not null) steps.Add(c2.Stats(t1 / (exact is null ? 1 : 2)));
+            if (exact is not null) steps.Add(c1.Stats(c1.Seconds));
+            if (url is not null) steps.Add(c2.Stats(c2.Seconds));
             log?.Invoke($"pass 1 done: {StepSummary(steps)}");
             if (!more) return Finish();
-
-            // Pass 2: strip boilerplate lines; MinHash signatures in parallel batches.
-            string stage2 = o.MinHash ? Path.Combine(work, "stage2.jsonl") : Path.Combine(outDir, "docs.jsonl");
-            var rmLines = lines is null ? null : Track(sinks, new JsonlSink(Path.Combine(removedDir, lines.Name + ".jsonl")));
-            var c3 = new StepCounter(lines?.Name ?? "");
-            sw.Restart();
-            double sigSeconds = 0, lineSeconds = 0;
-            using (var outSink = new JsonlSink(stage2))
+            string minhashInput = stage1;
+            if (lines is not null)
             {
-                var kept = new List<Document>(o.BatchSize);
-                foreach (var docs in DocumentJsonl.ReadBatches(stage1, o.BatchSize, threads))
+                // Pass 2: strip boilerplate lines; MinHash signatures of what is left, in parallel batches.
+                string stage2 = o.MinHash ? Path.Combine(work, "stage2.jsonl") : Path.Combine(outDir, "docs.jsonl");
+                var rmLines = Track(sinks, new JsonlSink(Path.Combine(removedDir, lines.Name + ".jsonl")));
+                var c3 = new StepCounter(lines.Name);
+                double lineSeconds = 0;
+                using (var outSink = new JsonlSink(stage2))
                 {
-                    kept.Clear();
-                    if (lines is not null)
+                    var kept = new List<Document>(o.BatchSize);
+                    foreach (var docs in DocumentJsonl.ReadBatches(stage1, o.BatchSize, threads))
                     {
+                        kept.Clear();
                         long t0 = Stopwatch.GetTimestamp();
                         var before = new long[docs.Count];
                         var verdicts = new FilterVerdict[docs.Count];
@@ -151,52 +153,52 @@ public static class DedupJob
                             if (!verdicts[i].Keep)
                             {
                                 docs[i].Metadata["dedup_reason"] = verdicts[i].Reason;
-                                rmLines!.Write(docs[i]);
+                                rmLines.Write(docs[i]);
                                 continue;
                             }
                             c3.Out(Utf8Bytes(docs[i].Text));
                             kept.Add(docs[i]);
                         }
                         lineSeconds += Stopwatch.GetElapsedTime(t0).TotalSeconds;
+                        if (mhb is not null) sigSeconds += Sign(mhb, kept);
+                        outSink.WriteBatch(kept, threads);
                     }
-                    else kept.AddRange(docs);
-                    outSink.WriteBatch(kept, threads);
+                    outSink.Complete();
                 }
-                outSink.Complete();
+                File.Delete(stage1);
+                steps.Add(c3.Stats(lineSeconds + sw2.Elapsed.TotalSeconds));
+                minhashInput = stage2;
             }
-            File.Delete(stage1);
-            if (lines is not null) steps.Add(c3.Stats(lineSeconds + sw2.Elapsed.TotalSeconds));
-            if (!o.MinHash) return Finish();
+            if (mhb is null) return Finish();
 
-            // Pass 3: signatures and clusters over stage 2; pass 4: split kept documents from near-duplicates.
-            sw.Restart();
-            var mh = MinHashDedup.Prepare(DocumentJsonl.ReadBatches(stage2, o.BatchSize, threads), o.MinHashOptions, o.Threads);
-            sigSeconds = sw.Elapsed.TotalSeconds;
+            // Cluster, then a last pass splits kept documents from near-duplicates.
+            long tc = Stopwatch.GetTimestamp();
+            var mh = mhb.Build();
+            sigSeconds += Stopwatch.GetElapsedTime(tc).TotalSeconds;
             var cl = mh.Clusters;
             var rmMin = Track(sinks, new JsonlSink(Path.Combine(removedDir, mh.Name + ".jsonl")));
             var c4 = new StepCounter(mh.Name);
-            sw.Restart();
             using (var outSink = new JsonlSink(Path.Combine(outDir, "docs.jsonl")))
             {
                 var kept = new List<Document>(o.BatchSize);
-                foreach (var docs in DocumentJsonl.ReadBatches(stage2, o.BatchSize, threads))
+                foreach (var docs in DocumentJsonl.ReadBatches(minhashInput, o.BatchSize, threads))
                 {
                     kept.Clear();
                     foreach (var doc in docs)
                     {
                         long bytes = Utf8Bytes(doc.Text);
                         c4.In(bytes);
-                        if (!Decide(mh, doc, rmMin)) continue;
+                        if (!c4.Decide(mh, doc, rmMin)) continue;
                         kept.Add(doc);
                         c4.Out(bytes);
                     }
                     outSink.WriteBatch(kept, threads);
                 }
-                if (mh.Seen != mh.Count) throw new InvalidDataException($"{stage2}: expected {mh.Count} documents in the intermediate file, read {mh.Seen}");
+                if (mh.Seen != mh.Count) throw new InvalidDataException($"{minhashInput}: expected {mh.Count} documents in the intermediate file, read {mh.Seen}");
                 outSink.Complete();
             }
-            File.Delete(stage2);
-            steps.Add(c4.Stats(sigSeconds + sw.Elapsed.TotalSeconds));
+            File.Delete(minhashInput);
+            steps.Add(c4.Stats(sigSeconds + c4.Seconds));
             clusters = WriteClusters(Path.Combine(outDir, "clusters.jsonl"), mh.ClusterMembers());
             log?.Invoke($"minhash: {cl.CandidatePairs} candidate pairs, {cl.RejectedPairs} rejected by the threshold, {clusters} clusters");
             return Finish();
@@ -211,7 +213,7 @@ public static class DedupJob
         {
             foreach (var s in sinks) s.Complete();
             long docsIn = steps.Count > 0 ? steps[0].DocsIn : 0, docsOut = steps.Count > 0 ? steps[^1].DocsOut : 0;
-            var report = new DedupReport(steps, bad, clusters, docsIn, docsOut);
+            var report = new DedupReport(steps, bad, clusters, docsIn, docsOut, steps.Count > 0 ? steps[0].BytesIn : 0, total.Elapsed.TotalSeconds);
             WriteStats(Path.Combine(outDir, "stats.json"), input, report, o);
             return report;
         }
@@ -219,13 +221,11 @@ public static class DedupJob
 
     private static JsonlSink Track(List<JsonlSink> sinks, JsonlSink s) { sinks.Add(s); return s; }
 
-    private static bool Decide(IDocumentFilter f, Document doc, JsonlSink removed)
+    private static double Sign(MinHashDedup.Builder b, List<Document> docs)
     {
-        var v = f.Apply(doc);
-        if (v.Keep) return true;
-        doc.Metadata["dedup_reason"] = v.Reason;
-        removed.Write(doc);
-        return false;
+        long t0 = Stopwatch.GetTimestamp();
+        b.Add(docs);
+        return Stopwatch.GetElapsedTime(t0).TotalSeconds;
     }
 
     private static long Utf8Bytes(string s) => Encoding.UTF8.GetByteCount(s);
@@ -266,6 +266,8 @@ public static class DedupJob
             w.WriteNumber("documents_in", r.DocsIn);
             w.WriteNumber("documents_out", r.DocsOut);
             w.WriteNumber("bad_lines", r.BadLines);
+            w.WriteNumber("bytes_in", r.BytesIn);
+            w.WriteNumber("seconds", Math.Round(r.Seconds, 3));
             if (o.MinHash)
             {
                 w.WriteStartObject("minhash");
@@ -285,6 +287,7 @@ public static class DedupJob
                 w.WriteNumber("documents_out", s.DocsOut);
                 w.WriteNumber("bytes_in", s.BytesIn);
                 w.WriteNumber("bytes_out", s.BytesOut);
+                w.WriteNumber("seconds", Math.Round(s.Seconds, 4));
                 w.WriteEndObject();
             }
             w.WriteEndArray();
@@ -297,7 +300,18 @@ public static class DedupJob
 
     private sealed class StepCounter(string name)
     {
-        private long _docsIn, _docsOut, _bytesIn, _bytesOut;
+        private long _docsIn, _docsOut, _bytesIn, _bytesOut, _ticks;
+        public double Seconds => _ticks / (double)Stopwatch.Frequency;
+        public bool Decide(IDocumentFilter f, Document doc, JsonlSink removed)
+        {
+            long t0 = Stopwatch.GetTimestamp();
+            var v = f.Apply(doc);
+            _ticks += Stopwatch.GetTimestamp() - t0;
+            if (v.Keep) return true;
+            doc.Metadata["dedup_reason"] = v.Reason;
+            removed.Write(doc);
+            return false;
+        }
         public void In(long bytes) { _docsIn++; _bytesIn += bytes; }
         public void Out(long bytes) { _docsOut++; _bytesOut += bytes; }
         public DedupStepStats Stats(double seconds) => new(name, _docsIn, _docsOut, _bytesIn, _bytesOut, seconds);

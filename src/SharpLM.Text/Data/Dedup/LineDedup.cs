@@ -11,6 +11,8 @@
 // only if all Depth of its counters were pushed up by other lines: with U distinct (document, line) pairs
 // the over-count exceeds e·U/width with probability ≤ e^-Depth. Default 4 × 2^23 counters = 64 MiB, which
 // keeps wrong removals negligible up to ~10⁷ pairs; size WidthLog2 up for larger corpora.
+// Apply() only reads the sketch, so pass 2 may run on many documents at once (IParallelSafeFilter); Observe()
+// must not run concurrently with Apply().
 // Not here: within-document repetition (the Gopher repetition rule), near-duplicate documents (MinHash).
 using System.Text;
 
@@ -26,7 +28,7 @@ public enum BoilerplateUnit
 }
 
 /// <summary>Removes lines or paragraphs that occur in at least <see cref="MinDocuments"/> documents.</summary>
-public sealed class LineDedup : IDocumentFilter
+public sealed class LineDedup : IParallelSafeFilter
 {
     private readonly ushort[] _counts;
     private readonly int _mask;
@@ -84,6 +86,27 @@ public sealed class LineDedup : IDocumentFilter
             foreach (ulong h in distinct) Increment(h);
             _observed++;
         }
+    }
+
+    /// <summary>Pass 1 over many documents: unit hashes computed in parallel batches on <paramref name="threads"/>
+    /// threads (0 = all cores), counted in input order (the sketch ends up the same for any thread count).</summary>
+    public void ObserveAll(IEnumerable<Document> docs, int threads = 0, int batchSize = 1024)
+    {
+        var batch = new List<string>(batchSize);
+        var po = new ParallelOptions { MaxDegreeOfParallelism = threads > 0 ? threads : Environment.ProcessorCount };
+        var hashes = new ulong[batchSize][];
+        void Flush()
+        {
+            Parallel.For(0, batch.Count, po, i => hashes[i] = DistinctUnitHashes(batch[i]));
+            for (int i = 0; i < batch.Count; i++) ObserveHashes(hashes[i]);
+            batch.Clear();
+        }
+        foreach (var d in docs)
+        {
+            batch.Add(d.Text);
+            if (batch.Count == batchSize) Flush();
+        }
+        if (batch.Count > 0) Flush();
     }
 
     /// <summary>Pass 1 for a document.</summary>

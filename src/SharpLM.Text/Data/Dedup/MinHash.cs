@@ -1,7 +1,8 @@
 // MinHash signatures of documents (Broder 1997) as used for near-duplicate detection by datatrove/FineWeb
 // and Dolma: text is normalised (lower-cased, split into words at every character that is not a letter
 // or digit, so punctuation and whitespace vanish), cut into overlapping shingles of ShingleWords words,
-// each shingle hashed to 64 bits, and for each of K = Bands × Rows hash functions h_i(x) = a_i·x + b_i
+// each shingle hashed to 64 bits (words: FNV-1a over the lower-cased code units in the same pass that finds
+// them, then MurmurHash3's fmix64; shingle: Σ word_j·c_j with odd constants c_j, then fmix64), and for each of K = Bands × Rows hash functions h_i(x) = a_i·x + b_i
 // (mod 2⁶⁴, a_i odd, so each h_i is a bijection of the well-mixed shingle hashes) the signature keeps
 // min_x h_i(x). For two documents with shingle sets A and B, P[sig_i(A) = sig_i(B)] = J(A, B) (Jaccard),
 // so the fraction of equal entries estimates J with variance J(1-J)/K.

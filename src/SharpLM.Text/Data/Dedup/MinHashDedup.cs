@@ -44,30 +44,34 @@ public sealed class MinHashDedup : IDocumentFilter
     /// <paramref name="threads"/> threads, 0 = all cores), then LSH clustering.</summary>
     public static MinHashDedup Prepare(IEnumerable<Document> docs, MinHashOptions options, int threads = 0, int batchSize = 4096)
     {
-        var index = new MinHashIndex(options);
-        var ids = new List<uint>();
-        var batch = new List<string>(batchSize);
+        var b = new Builder(options, threads);
+        var batch = new List<Document>(batchSize);
         foreach (var d in docs)
         {
-            ids.Add((uint)TextHash.Hash64(d.Id));
-            batch.Add(d.Text);
-            if (batch.Count == batchSize) { index.AddBatch(batch, threads); batch.Clear(); }
+            batch.Add(d);
+            if (batch.Count == batchSize) { b.Add(batch); batch.Clear(); }
         }
-        if (batch.Count > 0) index.AddBatch(batch, threads);
-        return new MinHashDedup(index.Cluster(), [.. ids]);
+        if (batch.Count > 0) b.Add(batch);
+        return b.Build();
     }
 
-    /// <summary>Prepare over a batched source (already-parsed batches, e.g. from <see cref="DocumentJsonl.ReadBatches"/>).</summary>
-    public static MinHashDedup Prepare(IEnumerable<List<Document>> batches, MinHashOptions options, int threads = 0)
+    /// <summary>Pass 1 fed batch by batch (e.g. while another step streams the same documents), then <see cref="Build"/>.</summary>
+    public sealed class Builder(MinHashOptions options, int threads = 0)
     {
-        var index = new MinHashIndex(options);
-        var ids = new List<uint>();
-        foreach (var b in batches)
+        private readonly MinHashIndex _index = new(options);
+        private readonly List<uint> _ids = [];
+        private readonly List<string> _texts = [];
+
+        /// <summary>Signs a batch of documents (in parallel) and appends it in order.</summary>
+        public void Add(IReadOnlyList<Document> batch)
         {
-            foreach (var d in b) ids.Add((uint)TextHash.Hash64(d.Id));
-            index.AddBatch(b.ConvertAll(d => d.Text), threads);
+            _texts.Clear();
+            foreach (var d in batch) { _ids.Add((uint)TextHash.Hash64(d.Id)); _texts.Add(d.Text); }
+            _index.AddBatch(_texts, threads);
         }
-        return new MinHashDedup(index.Cluster(), [.. ids]);
+
+        /// <summary>Clusters everything added and returns the filter for the second pass.</summary>
+        public MinHashDedup Build() => new(_index.Cluster(), [.. _ids]);
     }
 
     /// <summary>Pass 2: call on the same documents in the same order. Not thread-safe (the order is the key).</summary>

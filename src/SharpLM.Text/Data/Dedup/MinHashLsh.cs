@@ -9,7 +9,8 @@
 // document per band while clustering. Inside a bucket each member is verified against the bucket's first
 // member and, failing that, its predecessor: linear in the bucket size.
 // Memory of the index: b 64-bit band keys + K 32-bit signature entries (the low halves, for verification:
-// a spurious 32-bit equality has probability 2⁻³²) = 8b + 4K bytes per document, 560 B at 14 × 8.
+// a spurious 32-bit equality has probability 2⁻³²) = 8b + 4K bytes per document, 560 B at 14 × 8; one index
+// holds at most 2³¹/K documents (19 M at K = 112).
 // Not here: shingling and signatures (MinHash.cs), reading or writing documents (DedupJob.cs).
 using System.IO.Hashing;
 using System.Runtime.InteropServices;
@@ -54,6 +55,8 @@ public sealed class MinHashIndex(MinHashOptions options)
     public void AddBatch(IReadOnlyList<string> texts, int threads = 0)
     {
         int n = texts.Count, K = Hasher.NumHashes, B = Hasher.Options.Bands, R = Hasher.Options.Rows;
+        if ((long)(Count + n) * K > Array.MaxLength)
+            throw new InvalidOperationException($"minhash index: {Count + n} documents × {K} hashes exceed one index ({Array.MaxLength / K} documents at most); split the input or use fewer hashes");
         var sigs = new ulong[(long)n * K];
         var keys = new ulong[(long)n * B];
         var has = new bool[n];

@@ -225,8 +225,12 @@ internal ref struct FeatureEnumerator
     private readonly FeatureKind _kind;
     private readonly int _minN, _maxN, _mask;
     private int _pos, _n, _filled;
-    private ulong _h0, _h1, _h2, _h3, _h4, _h5; // the last six units, newest first
+    private Units6 _h;   // the last six units, newest first
+    private Units6 _g;   // hashes of the n-grams ending at the newest unit, n = 1..6
     private bool _started, _needSpace;
+
+    [System.Runtime.CompilerServices.InlineArray(6)]
+    private struct Units6 { private ulong _e0; }
 
     public FeatureEnumerator(ReadOnlySpan<char> text, FeatureKind kind, int minN, int maxN, int mask, int maxChars)
     {
@@ -235,9 +239,21 @@ internal ref struct FeatureEnumerator
         _n = int.MaxValue;
     }
 
-    private readonly ulong Hist(int k) => k switch { 0 => _h0, 1 => _h1, 2 => _h2, 3 => _h3, 4 => _h4, _ => _h5 };
-
-    private void Push(ulong v) { _h5 = _h4; _h4 = _h3; _h3 = _h2; _h2 = _h1; _h1 = _h0; _h0 = v; if (_filled < 6) _filled++; }
+    private void Push(ulong v)
+    {
+        for (int k = 5; k > 0; k--) _h[k] = _h[k - 1];
+        _h[0] = v;
+        if (_filled < 6) _filled++;
+        // One pass newest → oldest gives the hash of every n-gram ending here (the suffix chain encodes n).
+        ulong h = 0xCBF29CE484222325UL;
+        int top = Math.Min(_maxN, _filled);
+        for (int k = 0; k < top; k++)
+        {
+            h = (h ^ _h[k]) * 0x100000001B3UL;
+            ulong m = h ^ (h >> 31); m *= 0x7FB5D329728EA185UL; m ^= m >> 27;
+            _g[k] = m;
+        }
+    }
 
     /// <summary>Next feature bucket.</summary>
     public bool MoveNext(out int feature)
@@ -247,11 +263,8 @@ internal ref struct FeatureEnumerator
             if (_n <= _maxN && _n <= _filled)
             {
                 int n = _n++;
-                if (_kind == FeatureKind.CharNgrams && n == 1 && _h0 == ' ') continue;
-                ulong h = 0xCBF29CE484222325UL ^ (ulong)n * 0x100000001B3UL;
-                for (int k = n - 1; k >= 0; k--) h = (h ^ Hist(k)) * 0x100000001B3UL;
-                h ^= h >> 31; h *= 0x7FB5D329728EA185UL; h ^= h >> 27;
-                feature = (int)(h & (ulong)_mask);
+                if (_kind == FeatureKind.CharNgrams && n == 1 && _h[0] == ' ') continue;
+                feature = (int)(_g[n - 1] & (ulong)_mask);
                 return true;
             }
             if (!Advance()) { feature = 0; return false; }
@@ -275,9 +288,9 @@ internal ref struct FeatureEnumerator
                     return true;
                 }
                 _pos++;
-                if (_h0 != ' ') _needSpace = true;
+                if (_h[0] != ' ') _needSpace = true;
             }
-            if (_h0 != ' ') { Push(' '); return true; }
+            if (_h[0] != ' ') { Push(' '); return true; }
             return false;
         }
         while (_pos < _text.Length && !char.IsLetterOrDigit(_text[_pos])) _pos++;

@@ -59,14 +59,15 @@ public sealed partial class PiiRedactor(PiiOptions? options = null) : IParallelS
         int n = 0;
         if (_o.Emails && text.Contains('@'))
             text = EmailRx().Replace(text, _ => { n++; return _o.EmailPlaceholder; });
+        bool digits = text.AsSpan().IndexOfAnyInRange('0', '9') >= 0;
         if (_o.IpAddresses)
         {
-            if (text.Contains('.'))
+            if (digits && text.Contains('.'))
                 text = Ipv4Rx().Replace(text, m => IsPublic(m.Value) ? Count(ref n, _o.IpPlaceholder) : m.Value);
             if (text.Contains(':'))
                 text = Ipv6Rx().Replace(text, m => IsPublic(m.Value) ? Count(ref n, _o.IpPlaceholder) : m.Value);
         }
-        if (_o.Phones)
+        if (_o.Phones && digits)
             text = PhoneRx().Replace(text, m => IsPhone(m.Value) ? Count(ref n, _o.PhonePlaceholder) : m.Value);
         count = n;
         return text;

@@ -18,42 +18,19 @@ public sealed class LineDedupStage(Func<LineDedup> make) : IPipelineStage
     public IDocumentFilter Prepare(Func<IEnumerable<Document>> input, string workDir)
     {
         var d = make();
-        foreach (var doc in input()) d.Observe(doc);
+        d.ObserveAll(input());
         return d;
     }
 }
 
 /// <summary>MinHash-LSH near-duplicate removal as a two-pass stage: signatures of every document, clustering,
-/// then one member per cluster kept (the first in input order).</summary>
+/// then one member per cluster kept (the first in input order); removed documents carry their cluster
+/// (metadata cluster, duplicate_of, similarity) — see <see cref="MinHashDedup"/>.</summary>
 public sealed class MinHashStage(MinHashOptions options, int threads = 0) : IPipelineStage
 {
     /// <inheritdoc/>
     public string Name => "minhash_dedup";
 
     /// <inheritdoc/>
-    public IDocumentFilter Prepare(Func<IEnumerable<Document>> input, string workDir)
-    {
-        var index = new MinHashIndex(options);
-        var batch = new List<string>(4096);
-        foreach (var doc in input())
-        {
-            batch.Add(doc.Text);
-            if (batch.Count == 4096) { index.AddBatch(batch, threads); batch.Clear(); }
-        }
-        if (batch.Count > 0) index.AddBatch(batch, threads);
-        return new Apply(index.Cluster());
-    }
-
-    private sealed class Apply(MinHashClusters clusters) : IDocumentFilter
-    {
-        private int _i;
-        public string Name => "minhash_dedup";
-
-        FilterVerdict IDocumentFilter.Apply(Document doc)
-        {
-            int i = _i++;
-            if (i >= clusters.Representative.Length) throw new InvalidOperationException("minhash_dedup: more documents in the filter pass than were signed");
-            return clusters.IsDuplicate(i) ? FilterVerdict.Drop("minhash_dedup:near_duplicate") : FilterVerdict.Kept;
-        }
-    }
+    public IDocumentFilter Prepare(Func<IEnumerable<Document>> input, string workDir) => MinHashDedup.Prepare(input(), options, threads);
 }

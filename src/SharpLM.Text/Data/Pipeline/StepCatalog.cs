@@ -158,6 +158,12 @@ public sealed partial class StepCatalog
             o.Validate();
             return PipelineItem.Of(new MinHashStage(o));
         });
+        Add("quality_classifier", "keep documents a train-quality model scores ≥ threshold (model: file, threshold: 0.5)", a =>
+        {
+            var path = a.String("model") ?? throw new InvalidDataException("step 'quality_classifier': option 'model' (a file from `sharplm data train-quality`) is required");
+            using var fs = File.OpenRead(path);
+            return PipelineItem.Of(new QualityClassifierFilter(HashedNgramClassifier.Load(fs, path), a.Double("threshold", 0.5)));
+        });
         Add("pii", "redact e-mails, public IP addresses and phone numbers with placeholders", a =>
         {
             var d = new PiiOptions();

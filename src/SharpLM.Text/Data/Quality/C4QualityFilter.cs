@@ -5,6 +5,7 @@
 // "lorem ipsum" or '{', or if fewer than 5 sentences remain. Kept lines are joined with '\n' (the text is rewritten).
 // Sentences are counted as runs of terminal punctuation followed by a space or the line end (datatrove splits
 // with nltk's punkt; the paper does not say).
+using System.Buffers;
 using System.Text;
 using System.Text.RegularExpressions;
 
@@ -30,6 +31,10 @@ public sealed record C4Options
 public sealed partial class C4QualityFilter(C4Options? options = null) : IParallelSafeFilter
 {
     private readonly C4Options _o = options ?? new C4Options();
+    // Every phrase a line rule looks for, searched at once (vectorised multi-string search); the individual
+    // checks run only on the rare lines that contain one of them.
+    private readonly SearchValues<string> _phrases = SearchValues.Create(
+        ["lorem ipsum", "javascript", .. (options ?? new C4Options()).PolicySubstrings], StringComparison.OrdinalIgnoreCase);
 
     /// <inheritdoc/>
     public string Name => "c4";
@@ -46,31 +51,35 @@ public sealed partial class C4QualityFilter(C4Options? options = null) : IParall
         return FilterVerdict.Kept;
     }
 
+    [ThreadStatic] private static StringBuilder? t_sb;
+
     /// <summary>The failing page rule or null; <paramref name="kept"/> is the text with the dropped lines removed.</summary>
     public string? Check(string text, out string kept)
     {
-        var sb = new StringBuilder(text.Length);
+        var sb = t_sb ??= new StringBuilder();
+        sb.Clear();
         int sentences = 0;
         kept = "";
         foreach (var range in text.AsSpan().Split('\n'))
         {
             var line = text.AsSpan(range).Trim();
-            int words = 0; bool tooLong = false;
-            foreach (var wr in line.SplitAny(" \t\r\f\v\u00a0"))
+            if (line.IsEmpty) continue;
+            int words = 0, wl = 0, longest = 0;
+            foreach (char c in line)
             {
-                int wl = wr.End.Value - wr.Start.Value;
-                if (wl == 0) continue;
-                words++;
-                if (_o.MaxWordLength > 0 && wl > _o.MaxWordLength) tooLong = true;
+                if (char.IsWhiteSpace(c)) { if (wl > longest) longest = wl; wl = 0; }
+                else if (wl++ == 0) words++;
             }
-            if (tooLong) continue;
-            string l = _o.RemoveCitations && line.Contains('[') ? Citation().Replace(line.ToString(), "") : line.ToString();
-            if (_o.FilterNoTerminalPunct && (!EndsWithTerminal(l) || l.EndsWith("...", StringComparison.Ordinal))) continue;
+            if (wl > longest) longest = wl;
+            if (_o.MaxWordLength > 0 && longest > _o.MaxWordLength) continue;
+            ReadOnlySpan<char> l = _o.RemoveCitations && line.Contains('[') ? Citation().Replace(line.ToString(), "").AsSpan() : line;
+            if (_o.FilterNoTerminalPunct && (!EndsWithTerminal(l) || l.EndsWith("..."))) continue;
             if (words < _o.MinWordsPerLine) continue;
-            if (_o.FilterLoremIpsum && l.Contains("lorem ipsum", StringComparison.OrdinalIgnoreCase)) return "lorem_ipsum";
-            if (_o.FilterJavascript && l.Contains("javascript", StringComparison.OrdinalIgnoreCase)) continue;
+            bool phrase = l.IndexOfAny(_phrases) >= 0;
+            if (phrase && _o.FilterLoremIpsum && l.Contains("lorem ipsum", StringComparison.OrdinalIgnoreCase)) return "lorem_ipsum";
+            if (phrase && _o.FilterJavascript && l.Contains("javascript", StringComparison.OrdinalIgnoreCase)) continue;
             if (_o.FilterCurlyBracket && l.Contains('{')) return "curly_bracket";
-            if (_o.FilterPolicy && ContainsPolicy(l)) continue;
+            if (phrase && _o.FilterPolicy && ContainsPolicy(l)) continue;
             sentences += CountSentences(l);
             if (sb.Length > 0) sb.Append('\n');
             sb.Append(l);
@@ -80,14 +89,14 @@ public sealed partial class C4QualityFilter(C4Options? options = null) : IParall
         return null;
     }
 
-    private bool ContainsPolicy(string l)
+    private bool ContainsPolicy(ReadOnlySpan<char> l)
     {
         foreach (var p in _o.PolicySubstrings)
             if (l.Contains(p, StringComparison.OrdinalIgnoreCase)) return true;
         return false;
     }
 
-    private static bool EndsWithTerminal(string l) => l.Length > 0 && l[^1] is '.' or '?' or '!' or '"' or '\'';
+    private static bool EndsWithTerminal(ReadOnlySpan<char> l) => l.Length > 0 && l[^1] is '.' or '?' or '!' or '"' or '\'';
 
     /// <summary>Runs of . ? ! followed by whitespace or the end of the line.</summary>
     internal static int CountSentences(ReadOnlySpan<char> l)

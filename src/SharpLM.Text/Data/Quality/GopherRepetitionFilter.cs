@@ -31,38 +31,162 @@ public sealed class GopherRepetitionFilter(GopherRepetitionOptions? options = nu
     public FilterVerdict Apply(Document doc) => Check(doc.Text) is { } r ? FilterVerdict.Drop($"{Name}:{r}") : FilterVerdict.Kept;
 
     [ThreadStatic] private static List<WordSpan>? t_words;
-    [ThreadStatic] private static List<ulong>? t_hashes;
+    [ThreadStatic] private static Scratch? t_scratch;
+
+    // Reused per thread: no allocation per document once warm.
+    private sealed class Scratch
+    {
+        public readonly HashSet<ulong> Seen = [];
+        public readonly Dictionary<ulong, (int Count, int First)> Counts = [];
+        public ulong[] Prefix = new ulong[256];   // polynomial prefix hashes of word hashes
+        public long[] Chars = new long[256];      // prefix sums of word lengths
+        public ulong[] Pow = new ulong[16];
+
+        public void Ensure(int n)
+        {
+            if (Prefix.Length < n + 1) { Prefix = new ulong[Math.Max(n + 1, Prefix.Length * 2)]; Chars = new long[Prefix.Length]; }
+        }
+    }
+
+    private const ulong P = 0x9E3779B97F4A7C15UL; // odd multiplier of the polynomial n-gram hash
 
     /// <summary>The first failing rule, or null.</summary>
     public string? Check(string text)
     {
         if (text.Length == 0) return null;
         double len = text.Length;
-        var paragraphs = SplitParagraphs(text.AsSpan().Trim());
-        var (pDup, pChars) = FindDuplicates(paragraphs);
-        if (pDup > _o.MaxDupParagraphFraction * paragraphs.Count) return "dup_para_frac";
+        var sc = t_scratch ??= new Scratch();
+        var (pCount, pDup, pChars) = DuplicateUnits(text.AsSpan().Trim(), paragraphs: true, sc.Seen);
+        if (pDup > _o.MaxDupParagraphFraction * pCount) return "dup_para_frac";
         if (pChars > _o.MaxDupParagraphCharFraction * len) return "dup_para_char_frac";
-        var lines = SplitLines(text);
-        var (lDup, lChars) = FindDuplicates(lines);
-        if (lDup > _o.MaxDupLineFraction * lines.Count) return "dup_line_frac";
+        var (lCount, lDup, lChars) = DuplicateUnits(text, paragraphs: false, sc.Seen);
+        if (lDup > _o.MaxDupLineFraction * lCount) return "dup_line_frac";
         if (lChars > _o.MaxDupLineCharFraction * len) return "dup_line_char_frac";
 
         var words = t_words ??= [];
         Words.Split(text, words);
-        var h = t_hashes ??= [];
-        h.Clear();
-        foreach (var w in words) h.Add(Words.Hash(text.AsSpan(w.Start, w.Length)));
-        foreach (var (n, max) in _o.TopNGrams)
+        int n = words.Count;
+        sc.Ensure(n);
+        var pre = sc.Prefix; var chars = sc.Chars; var pow = sc.Pow;
+        pre[0] = 0; chars[0] = 0;
+        for (int i = 0; i < n; i++)
         {
-            if (words.Count < n) continue;
-            if (TopNGramChars(words, h, n) > max * len) return $"top_{n}_gram";
+            var w = words[i];
+            pre[i + 1] = pre[i] * P + Words.Hash(text.AsSpan(w.Start, w.Length));
+            chars[i + 1] = chars[i] + w.Length;
         }
-        foreach (var (n, max) in _o.DupNGrams)
+        pow[0] = 1;
+        for (int k = 1; k < pow.Length; k++) pow[k] = pow[k - 1] * P;
+        foreach (var (g, max) in _o.TopNGrams)
         {
-            if (words.Count < n) continue;
-            if (DuplicatedNGramChars(words, h, n) > max * len) return $"duplicated_{n}_n_grams";
+            if (n < g) continue;
+            if (TopNGramChars(sc, n, g) > max * len) return $"top_{g}_gram";
+        }
+        foreach (var (g, max) in _o.DupNGrams)
+        {
+            if (n < g) continue;
+            if (DuplicatedNGramChars(sc, n, g) > max * len) return $"duplicated_{g}_n_grams";
         }
         return null;
+    }
+
+    private static ulong Gram(Scratch sc, int i, int g)
+    {
+        ulong h = sc.Prefix[i + g] - sc.Prefix[i] * (g < sc.Pow.Length ? sc.Pow[g] : Pow(g));
+        h ^= h >> 33; h *= 0xFF51AFD7ED558CCDUL; h ^= h >> 33; // mix so set buckets spread
+        return h ^ (ulong)g;
+    }
+
+    private static ulong Pow(int g) { ulong r = 1; for (int k = 0; k < g; k++) r *= P; return r; }
+
+    // (units, units equal to an earlier one, their chars): lines split on runs of '\n', paragraphs on runs of 2+.
+    private static (int Count, int Dup, long Chars) DuplicateUnits(ReadOnlySpan<char> text, bool paragraphs, HashSet<ulong> seen)
+    {
+        seen.Clear();
+        int count = 0, dup = 0; long chars = 0;
+        int start = 0, i = 0;
+        while (true)
+        {
+            bool end = i >= text.Length;
+            bool split = !end && text[i] == '\n' && (!paragraphs || (i + 1 < text.Length && text[i + 1] == '\n'));
+            if (end || split)
+            {
+                var unit = text[start..i];
+                count++;
+                ulong h = Words.Hash(unit) ^ ((ulong)unit.Length << 40);
+                if (!seen.Add(h)) { dup++; chars += unit.Length; }
+                if (end) break;
+                while (i < text.Length && text[i] == '\n') i++;
+                start = i;
+            }
+            else i++;
+        }
+        return (count, dup, chars);
+    }
+
+    private static long TopNGramChars(Scratch sc, int n, int g)
+    {
+        var counts = sc.Counts;
+        counts.Clear();
+        int bestCount = 0, bestFirst = 0;
+        for (int i = 0; i + g <= n; i++)
+        {
+            ref var e = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(counts, Gram(sc, i, g), out bool exists);
+            if (!exists) e = (0, i);
+            e.Count++;
+            if (e.Count > bestCount || (e.Count == bestCount && e.First < bestFirst)) { bestCount = e.Count; bestFirst = e.First; }
+        }
+        long gramLen = g - 1 + sc.Chars[bestFirst + g] - sc.Chars[bestFirst];
+        return gramLen * bestCount;
+    }
+
+    private static long DuplicatedNGramChars(Scratch sc, int n, int g)
+    {
+        var seen = sc.Seen;
+        seen.Clear();
+        long repeated = 0;
+        int i = 0;
+        while (i < n - g + 1)
+        {
+            if (!seen.Add(Gram(sc, i, g)))
+            {
+                repeated += sc.Chars[i + g] - sc.Chars[i];
+                i += g;
+            }
+            else i++;
+        }
+        return repeated;
+    }
+
+    /// <summary>Characters of the most frequent n-gram (joined with spaces) times its count; ties go to the first seen.</summary>
+    internal static long TopNGramChars(string text, int g)
+    {
+        var sc = Prepare(text, out int n);
+        return n < g ? 0 : TopNGramChars(sc, n, g);
+    }
+
+    /// <summary>Characters (without spaces) of n-grams equal to an earlier one, scanning left to right and jumping n words after a repeat.</summary>
+    internal static long DuplicatedNGramChars(string text, int g)
+    {
+        var sc = Prepare(text, out int n);
+        return n < g ? 0 : DuplicatedNGramChars(sc, n, g);
+    }
+
+    private static Scratch Prepare(string text, out int n)
+    {
+        var sc = new Scratch();
+        var words = new List<WordSpan>();
+        Words.Split(text, words);
+        n = words.Count;
+        sc.Ensure(n);
+        for (int i = 0; i < n; i++)
+        {
+            sc.Prefix[i + 1] = sc.Prefix[i] * P + Words.Hash(text.AsSpan(words[i].Start, words[i].Length));
+            sc.Chars[i + 1] = sc.Chars[i] + words[i].Length;
+        }
+        sc.Pow[0] = 1;
+        for (int k = 1; k < sc.Pow.Length; k++) sc.Pow[k] = sc.Pow[k - 1] * P;
+        return sc;
     }
 
     /// <summary>Splits on runs of two or more '\n' (datatrove: re.split(r"\n{2,}", text.strip())).</summary>
@@ -111,44 +235,5 @@ public sealed class GopherRepetitionFilter(GopherRepetitionOptions? options = nu
         foreach (var x in xs)
             if (!seen.Add(x)) { count++; chars += x.Length; }
         return (count, chars);
-    }
-
-    /// <summary>Characters of the most frequent n-gram (joined with spaces) times its count; ties go to the first seen.</summary>
-    internal static long TopNGramChars(List<WordSpan> words, List<ulong> h, int n)
-    {
-        var counts = new Dictionary<ulong, (int Count, int First)>();
-        int bestCount = 0, bestFirst = 0;
-        for (int i = 0; i + n <= words.Count; i++)
-        {
-            ulong g = h[i];
-            for (int k = 1; k < n; k++) g = Words.Combine(g, h[i + k]);
-            ref var e = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(counts, g, out bool exists);
-            if (!exists) e = (0, i);
-            e.Count++;
-            if (e.Count > bestCount || (e.Count == bestCount && e.First < bestFirst)) { bestCount = e.Count; bestFirst = e.First; }
-        }
-        long gramLen = n - 1;
-        for (int k = 0; k < n; k++) gramLen += words[bestFirst + k].Length;
-        return gramLen * bestCount;
-    }
-
-    /// <summary>Characters (without spaces) of n-grams equal to an earlier one, scanning left to right and jumping n words after a repeat.</summary>
-    internal static long DuplicatedNGramChars(List<WordSpan> words, List<ulong> h, int n)
-    {
-        var seen = new HashSet<ulong>();
-        long repeated = 0;
-        int i = 0;
-        while (i < words.Count - n + 1)
-        {
-            ulong g = h[i];
-            for (int k = 1; k < n; k++) g = Words.Combine(g, h[i + k]);
-            if (!seen.Add(g))
-            {
-                for (int k = 0; k < n; k++) repeated += words[i + k].Length;
-                i += n;
-            }
-            else i++;
-        }
-        return repeated;
     }
 }
