@@ -371,7 +371,8 @@ internal static class QuickstartStages
         else stepSeconds = secPerStep * SmallLlama(chosen.Layers, chosen.Width, vocab, T).TrainingFlopsPerToken(T) / probeFlops;
         // Leave time for evaluation: forward passes (about a third of a training step per token) over the validation
         // tokens, the held-out questions (~2,000 choices of ~32 tokens) and the greedy samples (~12,000 tokens recomputed).
-        double evalSeconds = stepSeconds / (B * T) * (o.EvalTokens + 2000 * 32 + 12_000) / 3;
+        // Small calls (one question, one sampled token) cost more than their FLOPs: at least 30 s.
+        double evalSeconds = Math.Max(30, stepSeconds / (B * T) * (o.EvalTokens + 2000 * 32 + 12_000) / 3);
         seconds = Math.Max(5, seconds - evalSeconds);
         long steps = o.Steps ?? Math.Max(10, (long)(seconds / stepSeconds));
         log($"pretrain: {seconds:F0} s for training, ~{evalSeconds:F0} s kept for evaluation; probe step {secPerStep:F3} s");
