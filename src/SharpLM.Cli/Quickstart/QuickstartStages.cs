@@ -420,6 +420,11 @@ internal static class QuickstartStages
         var tasks = new JsonObject();
         foreach (var g in scores.GroupBy(s => s.Item.Group.Split('/')[0]))
             tasks[g.Key] = McJson(McResult.From(g.Key, g.ToList()));
+        // Diagnostic, not held out: the same facts and choices in the crawl's own wording (a cloze prompt), which
+        // separates "has not learned the fact" from "does not recognise it in a new wording".
+        var seedWorld = World.Create(ReadSeed(crawlDir));
+        var cloze = questions.Where(q => q.Task == "facts").Select(q => new McItem(q.Id, ClozeContext(seedWorld, q), q.Choices, q.Gold, "facts_crawl_wording")).ToList();
+        if (cloze.Count > 0) tasks["facts_crawl_wording"] = McJson(McResult.From("facts_crawl_wording", MultipleChoice.ScoreAll(model, Encode, cloze)));
         var kinds = new JsonObject();
         foreach (var g in scores.GroupBy(s => s.Item.Group))
             kinds[g.Key] = McJson(McResult.From(g.Key, g.ToList()));
@@ -459,6 +464,20 @@ internal static class QuickstartStages
         AtomicFile.WriteAllText(Path.Combine(dir, ResultsFile), results.ToJsonString(Indented));
         return (JsonObject)results.DeepClone();
     }
+
+    /// <summary>A prompt in one of the crawl's own wordings whose next word is the answer of <paramref name="q"/>.</summary>
+    public static string ClozeContext(World w, McQuestion q) => q.Kind switch
+    {
+        "residence" => $"{q.Subject} lives in",
+        "trade" => $"{q.Subject} works as a",
+        "colour" => $"{q.Subject} loves the colour",
+        "count" => $"{q.Subject} owns",
+        "pet_species" => $"{q.Subject} is {w.PetNamed(q.Subject).Owner}'s",
+        "pet_owner" => $"{q.Subject} is",
+        "capital" => $"The capital of {q.Subject} is",
+        "town_country" => $"{q.Subject} is a town in",
+        _ => throw new InvalidDataException($"question {q.Id}: no crawl wording for kind '{q.Kind}'"),
+    };
 
     private static long ReadSeed(string crawlDir)
     {
