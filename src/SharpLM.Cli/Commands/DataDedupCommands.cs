@@ -31,7 +31,7 @@ internal static class DataDedupCommands
         var threshold = new Option<double>("--threshold") { Description = "Join an LSH candidate pair only if its estimated Jaccard is ≥ this (0 = every candidate).", DefaultValueFactory = _ => 0.7 };
         var shingle = new Option<int>("--shingle") { Description = "Words per MinHash shingle.", DefaultValueFactory = _ => 5 };
         var seed = new Option<ulong>("--seed") { Description = "Seed of the MinHash hash functions.", DefaultValueFactory = _ => new MinHashOptions().Seed };
-        var threads = new Option<int>("--threads") { Description = "Threads for MinHash signatures (0 = one per core).", DefaultValueFactory = _ => 0 };
+        var threads = new Option<int>("--threads") { Description = "Threads for JSON parsing and writing, line hashing and MinHash signatures (0 = one per core); the output does not depend on it.", DefaultValueFactory = _ => 0 };
         var skipBad = new Option<bool>("--skip-bad-lines") { Description = "Skip and count malformed input lines instead of stopping." };
         var cmd = new Command("dedup", "Deduplicate documents: exact hashes, normalised URLs, boilerplate lines across documents, MinHash-LSH near-duplicates.");
         foreach (var opt in new Option[] { input, output, exact, url, lines, minhash, bits, normWs, lineMin, paragraphs, sketch, bands, rows, threshold, shingle, seed, threads, skipBad })

@@ -18,7 +18,7 @@ internal static class DataFilterCommands
     [
         Run(), Single("extract", "Extract the main text of HTML pages (HTML files, WARC, JSONL with content_type text/html).", "extract"),
         LangId(), Filter(), Single("pii", "Redact e-mails, public IP addresses and phone numbers.", "pii"),
-        Steps(), Report(), TrainLangId(), TrainQuality(), DataEvalCommand.Create(),
+        Steps(), Report(), TrainLangId(), TrainQuality(), Mix(), DataEvalCommand.Create(),
     ];
 
     private static Option<string[]> InputOption() => new("--input", "-i")
@@ -40,10 +40,11 @@ internal static class DataFilterCommands
         public required Option<int?> WorldSize;
         public required Option<bool> NoRemoved;
         public required Option<bool> Plain;
+        public required Option<long> SplitBytes;
 
         public void AddTo(Command c)
         {
-            foreach (var o in new Option[] { Input, Out, Threads, OnError, Rank, WorldSize, NoRemoved, Plain }) c.Options.Add(o);
+            foreach (var o in new Option[] { Input, Out, Threads, OnError, Rank, WorldSize, NoRemoved, Plain, SplitBytes }) c.Options.Add(o);
         }
     }
 
@@ -57,6 +58,7 @@ internal static class DataFilterCommands
         WorldSize = new("--world-size") { Description = "Number of tasks. Default: OMPI_COMM_WORLD_SIZE, PMI_SIZE, SLURM_ARRAY_TASK_COUNT or SLURM_NTASKS, else 1." },
         NoRemoved = new("--no-removed") { Description = "Count removed documents without writing removed/<step>.jsonl.gz." },
         Plain = new("--plain") { Description = "Write documents.jsonl instead of documents.jsonl.gz." },
+        SplitBytes = new("--split-bytes") { Description = "Cut uncompressed JSONL files larger than this into byte ranges shared among ranks (0 = whole files).", DefaultValueFactory = _ => 0L },
     };
 
     private static Command Run()
@@ -186,6 +188,56 @@ internal static class DataFilterCommands
         return cmd;
     }
 
+    private static Command Mix()
+    {
+        var cmd = new Command("mix", "Count documents, bytes and tokens per domain and sample to target token proportions (mixed.jsonl.gz), writing a high-quality anneal subset (anneal.jsonl.gz) and mixture.json.");
+        var input = InputOption();
+        var output = OutOption();
+        var weights = new Option<string>("--weights") { Description = "Target token shares, e.g. web=0.7,books=0.2,code=0.1 (normalised; unlisted domains dropped).", Required = true };
+        var field = new Option<string>("--domain-field") { Description = "Metadata field holding the domain.", DefaultValueFactory = _ => "domain" };
+        var model = new Option<string?>("--domain-model") { Description = "Classifier (train-quality/train-langid format) labelling documents without the field." };
+        var tokenizer = new Option<string?>("--tokenizer") { Description = "tokenizer.json to count tokens (default: UTF-8 bytes / 4, marked estimated)." };
+        var upsample = new Option<bool>("--upsample") { Description = "Repeat documents of domains below target instead of shrinking the total." };
+        var annealScore = new Option<double?>("--anneal-min-score") { Description = "Documents with metadata quality_score at or above this go to anneal.jsonl.gz." };
+        var annealDomains = new Option<string?>("--anneal-domains") { Description = "Comma-separated domains whose documents go to anneal.jsonl.gz." };
+        foreach (var op in new Option[] { input, output, weights, field, model, tokenizer, upsample, annealScore, annealDomains }) cmd.Options.Add(op);
+        cmd.SetAction(pr => CliErrors.Run(() =>
+        {
+            var w = new Dictionary<string, double>(StringComparer.Ordinal);
+            foreach (var part in pr.GetValue(weights)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+            {
+                var kv = part.Split('=');
+                if (kv.Length != 2 || !double.TryParse(kv[1], NumberStyles.Float, CultureInfo.InvariantCulture, out double v))
+                    throw new ArgumentException($"--weights: expected domain=weight, got '{part}'");
+                w[kv[0]] = v;
+            }
+            HashedNgramClassifier? dm = null;
+            if (pr.GetValue(model) is { } mp) { using var fs = File.OpenRead(mp); dm = HashedNgramClassifier.Load(fs, mp); }
+            Func<string, int>? count = null;
+            if (pr.GetValue(tokenizer) is { } tp) { var tok = SharpLM.Text.Tokenization.BpeTokenizer.Load(tp); count = t => tok.EncodeOrdinary(t).Length; }
+            var files = pr.GetValue(input)!.SelectMany(DocumentReaders.ListInputs).ToList();
+            var o = new SharpLM.Text.Data.Mixture.MixOptions
+            {
+                Weights = w,
+                DomainField = pr.GetValue(field)!,
+                DomainModel = dm,
+                CountTokens = count,
+                AllowUpsample = pr.GetValue(upsample),
+                AnnealMinScore = pr.GetValue(annealScore),
+                AnnealDomains = pr.GetValue(annealDomains)?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) ?? [],
+            };
+            var rows = SharpLM.Text.Data.Mixture.DomainMixer.Run(() => DocumentReaders.Read(files), pr.GetValue(output)!, o);
+            var t = new Table().Title("domain mixture").AddColumns("domain", "docs", "MB", "tokens", "weight", "rate", "docs out", "tokens out");
+            foreach (var r in rows)
+                t.AddRow(Markup.Escape(r.Domain), r.Docs.ToString("N0", CultureInfo.InvariantCulture), (r.Bytes / 1e6).ToString("0.00", CultureInfo.InvariantCulture),
+                    r.Tokens.ToString("N0", CultureInfo.InvariantCulture), r.Weight.ToString("0.000", CultureInfo.InvariantCulture), r.Rate.ToString("0.000", CultureInfo.InvariantCulture),
+                    r.DocsOut.ToString("N0", CultureInfo.InvariantCulture), r.TokensOut.ToString("N0", CultureInfo.InvariantCulture));
+            AnsiConsole.Write(t);
+            return 0;
+        }));
+        return cmd;
+    }
+
     private static Command TrainQuality()
     {
         var cmd = new Command("train-quality", "Train the fastText-style quality classifier (hashed word 1–2-grams) from positive and negative JSONL documents; use it with the quality_classifier step.");
@@ -263,8 +315,8 @@ internal static class DataFilterCommands
     {
         var items = cfg.Build(StepCatalog.Default());
         var (rank, world) = RankAndWorld(pr.GetValue(o.Rank), pr.GetValue(o.WorldSize));
-        var files = pr.GetValue(o.Input)!.SelectMany(DocumentReaders.ListInputs).ToList();
-        var mine = files.Where((_, i) => i % world == rank).ToList();
+        var units = DocumentReaders.ListUnits(pr.GetValue(o.Input)!, pr.GetValue(o.SplitBytes));
+        var mine = units.Where((_, i) => i % world == rank).ToList();
         string outDir = pr.GetValue(o.Out)!;
         if (world > 1) outDir = Path.Combine(outDir, $"rank_{rank:D5}");
         var onError = cfg.OnError ?? pr.GetValue(o.OnError);
@@ -272,7 +324,7 @@ internal static class DataFilterCommands
         {
             OnError = onError switch { "fail" => BadInputPolicy.Fail, "skip" => BadInputPolicy.Skip, _ => throw new ArgumentException("--on-error must be 'fail' or 'skip'") },
         };
-        var fp = string.Join("|", mine.Select(f => $"{Path.GetFullPath(f)}:{new FileInfo(f).Length}:{File.GetLastWriteTimeUtc(f).Ticks}")) + "|" + fingerprint
+        var fp = string.Join("|", mine.Select(u => $"{Path.GetFullPath(u.File)}[{u.Start},{u.End}):{new FileInfo(u.File).Length}:{File.GetLastWriteTimeUtc(u.File).Ticks}")) + "|" + fingerprint
             + "|" + string.Join(";", cfg.Steps.Select(s => s.Name + (s.Options is null ? "" : string.Join(",", s.Options.Select(kv => $"{kv.Key}={Flat(kv.Value)}")))));
         var runner = new PipelineRunner(items, new PipelineRunOptions
         {
@@ -282,7 +334,7 @@ internal static class DataFilterCommands
             CompressOutput = !pr.GetValue(o.Plain),
             Fingerprint = fp,
         });
-        AnsiConsole.MarkupLine($"[grey]{mine.Count} input file(s){(world > 1 ? $" (rank {rank} of {world})" : "")}; steps: {Markup.Escape(string.Join(" → ", items.Select(i => i.Name)))}[/]");
+        AnsiConsole.MarkupLine($"[grey]{mine.Count} input unit(s){(world > 1 ? $" (rank {rank} of {world})" : "")}; steps: {Markup.Escape(string.Join(" → ", items.Select(i => i.Name)))}[/]");
         var stats = runner.Run(DocumentReaders.Read(mine, readOptions), outDir, readOptions);
         PrintFunnel(stats);
         AnsiConsole.MarkupLine($"wrote {Markup.Escape(Path.Combine(outDir, runner.OutputFileName))}, {Markup.Escape(Path.Combine(outDir, "stats.json"))}");

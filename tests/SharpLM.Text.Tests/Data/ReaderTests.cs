@@ -151,6 +151,25 @@ public class ReaderTests
         Assert.Contains($"{f}: record 2", e.Message);
     }
 
+    [Theory]
+    [InlineData(1)]
+    [InlineData(7)]
+    [InlineData(37)]
+    [InlineData(100000)]
+    public void ByteRanges_CoverEveryLineOnce(long split)
+    {
+        using var dir = new TempDir();
+        var f = dir.File("big.jsonl");
+        // Lines of varying length, one blank line in the middle.
+        var lines = Enumerable.Range(0, 60).Select(i => i == 30 ? "" : $"{{\"id\":\"{i}\",\"text\":\"{new string('x', i % 9)}\"}}");
+        System.IO.File.WriteAllText(f, string.Join("\n", lines) + "\n");
+        var units = DocumentReaders.ListUnits([f], split);
+        long len = new FileInfo(f).Length;
+        Assert.Equal(split >= len ? 1 : (int)((len + split - 1) / split), units.Count);
+        var ids = DocumentReaders.Read(units).Select(d => d.Id).ToList();
+        Assert.Equal(Enumerable.Range(0, 60).Where(i => i != 30).Select(i => $"{i}"), ids);
+    }
+
     [Fact]
     public void Folders_ReadInOrdinalOrder_TextAndHtml()
     {

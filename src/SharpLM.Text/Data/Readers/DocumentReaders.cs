@@ -127,6 +127,80 @@ public static class DocumentReaders
         }
     }
 
+    /// <summary>
+    /// The JSONL documents whose lines start in the byte range [<paramref name="start"/>, <paramref name="end"/>)
+    /// of an uncompressed file, so one large file can be shared among tasks: consecutive ranges cover every line
+    /// exactly once. Ids default to file@offset.
+    /// </summary>
+    public static IEnumerable<Document> ReadJsonlRange(string file, long start, long end, ReadOptions? options = null)
+    {
+        options ??= new ReadOptions();
+        if (file.EndsWith(".gz", StringComparison.OrdinalIgnoreCase)) throw new ArgumentException($"{file}: byte ranges need an uncompressed file");
+        var fs = new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
+        long origin = Math.Max(0, start - 1);
+        fs.Seek(origin, SeekOrigin.Begin);
+        using var lr = new ByteLineReader(fs, options.MaxLineBytes);
+        if (start > 0)
+        {
+            // The line holding byte start-1 belongs to the previous range (it started there); skip through its end.
+            try { lr.TryReadLine(out _); } catch (LineTooLongException) { }
+        }
+        while (true)
+        {
+            long at = origin + lr.Position;
+            if (at >= end) yield break;
+            string where = $"{file}@{at}";
+            Document? doc = null;
+            string? error = null;
+            try
+            {
+                if (!lr.TryReadLine(out var line)) yield break;
+                if (line.Trim(" \t\r"u8).IsEmpty) continue;
+                doc = DocumentJson.Parse(line, where, file);
+            }
+            catch (LineTooLongException e) { error = $"{where}: {e.Message}"; }
+            catch (InvalidDataException e) { error = e.Message; }
+            if (error is not null)
+            {
+                if (options.OnError == BadInputPolicy.Fail) throw new InvalidDataException(error);
+                options.Skip(error);
+                continue;
+            }
+            yield return doc!;
+        }
+    }
+
+    /// <summary>One unit of work: a whole file, or a byte range of an uncompressed JSONL file.</summary>
+    public readonly record struct InputUnit(string File, long Start, long End)
+    {
+        /// <summary>True when the unit is a part of its file.</summary>
+        public bool IsRange => End >= 0;
+    }
+
+    /// <summary>Work units of <paramref name="paths"/>: uncompressed JSONL files above <paramref name="splitBytes"/> are cut into ranges of about that size.</summary>
+    public static List<InputUnit> ListUnits(IEnumerable<string> paths, long splitBytes)
+    {
+        var units = new List<InputUnit>();
+        foreach (var f in paths.SelectMany(ListInputs))
+        {
+            string lower = f.ToLowerInvariant();
+            long len = new FileInfo(f).Length;
+            if (splitBytes > 0 && len > splitBytes && (lower.EndsWith(".jsonl", StringComparison.Ordinal) || lower.EndsWith(".ndjson", StringComparison.Ordinal)))
+                for (long s = 0; s < len; s += splitBytes) units.Add(new InputUnit(f, s, Math.Min(len, s + splitBytes)));
+            else units.Add(new InputUnit(f, 0, -1));
+        }
+        return units;
+    }
+
+    /// <summary>The documents of work units, in order.</summary>
+    public static IEnumerable<Document> Read(IEnumerable<InputUnit> units, ReadOptions? options = null)
+    {
+        options ??= new ReadOptions();
+        foreach (var u in units)
+            foreach (var d in u.IsRange ? ReadJsonlRange(u.File, u.Start, u.End, options) : ReadFile(u.File, options))
+                yield return d;
+    }
+
     private static readonly UTF8Encoding StrictUtf8 = new(false, throwOnInvalidBytes: true);
 
     private static IEnumerable<Document> WholeFile(string file, bool gz, bool html, ReadOptions options)
