@@ -70,11 +70,13 @@ internal static class TrainCommands
         var seed = new Option<ulong?>("--seed") { Description = "Seed of initialisation, data order and sampling (default 1337)." };
         var maxBad = new Option<int?>("--max-bad-steps") { Description = "Abort after this many non-finite steps in a row (default 5)." };
         var align = new Option<bool?>("--align-docs") { Description = "Start every row at a document start (or a multiple of --seq inside one)." };
+        var bf16 = new Option<bool?>("--bf16") { Description = "bf16 weight copies for the GEMMs (f32 master weights, activations and accumulation)." };
+        var ckptActs = new Option<bool?>("--checkpoint-activations") { Description = "Recompute each block's activations in backward (less memory, about one more forward)." };
         var threads = BenchCommands.ThreadsOption();
         var resume = new Option<bool>("--resume") { Description = "Continue from the newest checkpoint in --out with the settings of its run.json." };
         var plain = new Option<bool>("--no-progress") { Description = "Plain log lines instead of the live progress bar." };
         foreach (var o in new Option[] { data, output, preset, depth, style, config, tokenizer, batchTokens, micro, seq, lr, minLr, warmup, schedule, decayFrac,
-                                         steps, minutes, wd, beta1, beta2, clip, evalEvery, evalBatches, sampleEvery, sampleTokens, saveEvery, keep, seed, maxBad, align, threads, resume, plain })
+                                         steps, minutes, wd, beta1, beta2, clip, evalEvery, evalBatches, sampleEvery, sampleTokens, saveEvery, keep, seed, maxBad, align, bf16, ckptActs, threads, resume, plain })
             cmd.Options.Add(o);
 
         cmd.SetAction(pr => CliErrors.Run(() =>
@@ -120,6 +122,8 @@ internal static class TrainCommands
                 Seed = pr.GetValue(seed) ?? baseOpts.Seed,
                 MaxBadSteps = pr.GetValue(maxBad) ?? baseOpts.MaxBadSteps,
                 AlignToDocuments = pr.GetValue(align) ?? baseOpts.AlignToDocuments,
+                Bf16 = pr.GetValue(bf16) ?? baseOpts.Bf16,
+                CheckpointActivations = pr.GetValue(ckptActs) ?? baseOpts.CheckpointActivations,
             };
             var s = new RunSettings
             {
@@ -167,12 +171,18 @@ internal static class TrainCommands
         try
         {
             TrainResult r;
+            ILanguageModel Factory(ModelConfig c, ulong seed)
+            {
+                var m = ModelFactory.Create(c, seed);
+                if (s.Train.Bf16 || s.Train.CheckpointActivations) ModelFactory.SetExecutionModes(m, s.Train.Bf16, s.Train.CheckpointActivations);
+                return m;
+            }
             void Message(string m) => AnsiConsole.MarkupLine(m.StartsWith("warning", StringComparison.Ordinal) || m.StartsWith("error", StringComparison.Ordinal)
                 ? $"[yellow]{Markup.Escape(m)}[/]" : Markup.Escape(m));
             if (plain)
             {
                 long lastPrint = 0;
-                r = TrainRun.Execute(s, resume, ModelFactory.Create, Message, st =>
+                r = TrainRun.Execute(s, resume, Factory, Message, st =>
                 {
                     long now = Environment.TickCount64;
                     if (now - lastPrint < 2000 && st.Step != st.TotalSteps && st.Step != 1) return;
@@ -185,15 +195,15 @@ internal static class TrainCommands
                 r = null!;
                 AnsiConsole.Progress()
                     .AutoClear(false)
-                    .Columns(new TaskDescriptionColumn { Alignment = Justify.Left }, new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn(), new SpinnerColumn())
+                    .Columns(new TaskDescriptionColumn { Alignment = Justify.Left }, new ProgressBarColumn { Width = 20 }, new PercentageColumn(), new SpinnerColumn())
                     .Start(ctx =>
                     {
                         var task = ctx.AddTask("starting", maxValue: Math.Max(1, s.Train.Steps));
-                        r = TrainRun.Execute(s, resume, ModelFactory.Create, Message, st =>
+                        r = TrainRun.Execute(s, resume, Factory, Message, st =>
                         {
                             task.MaxValue = st.TotalSteps;
                             task.Value = st.Step;
-                            task.Description = Markup.Escape(Describe(st));
+                            task.Description = Markup.Escape(Short(st));
                         }, peak, cts.Token);
                         task.StopTask();
                     });
@@ -208,6 +218,14 @@ internal static class TrainCommands
             }
         }
         finally { Console.CancelKeyPress -= onCancel; }
+    }
+
+    // The progress bar's line: step, loss, tokens/s, MFU, ETA (lr and grad norm are in metrics.jsonl).
+    private static string Short(StepReport st)
+    {
+        string eta = double.IsFinite(st.EtaSeconds) ? TimeSpan.FromSeconds(Math.Round(st.EtaSeconds)).ToString("c", Ci) : "?";
+        string mfu = double.IsFinite(st.Mfu) ? (st.Mfu * 100).ToString("F1", Ci) + "%" : "n/a";
+        return $"{st.Step}/{st.TotalSteps} loss {(st.Skipped ? "skip" : st.Loss.ToString("F3", Ci))} {st.TokensPerSecond.ToString("N0", Ci)} tok/s MFU {mfu} ETA {eta}";
     }
 
     private static string Describe(StepReport st)

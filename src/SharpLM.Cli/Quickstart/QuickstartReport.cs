@@ -100,6 +100,11 @@ internal static class QuickstartReport
             r.Eval.Add(new EvalRow("validation perplexity", F(val["perplexity"], "0.00"), "", $"unigram {F(uni["perplexity"], "0.0")}", N(val["tokens"])));
             foreach (var (name, t) in e["tasks"]!.AsObject())
             {
+                if (name == "facts_crawl_wording")
+                {
+                    r.Eval.Add(new EvalRow("facts in the crawl's own wording (diagnostic, not held out): acc", P(t!["acc"]), $"[{P(t["acc_ci95"]![0])}, {P(t["acc_ci95"]![1])}]", $"chance {P(t["chance"])}", N(t["n"])));
+                    continue;
+                }
                 r.Eval.Add(new EvalRow($"{name}: multiple-choice acc", P(t!["acc"]), $"[{P(t["acc_ci95"]![0])}, {P(t["acc_ci95"]![1])}]", $"chance {P(t["chance"])}", N(t["n"])));
                 r.Eval.Add(new EvalRow($"{name}: multiple-choice acc_norm", P(t["acc_norm"]), $"[{P(t["acc_norm_ci95"]![0])}, {P(t["acc_norm_ci95"]![1])}]", $"chance {P(t["chance"])}", N(t["n"])));
             }

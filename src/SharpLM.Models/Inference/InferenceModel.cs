@@ -272,9 +272,10 @@ public sealed unsafe class InferenceModel : IDisposable
                     new ReadOnlySpan<float>(row, NH * HS).CopyTo(new Span<float>(att + (long)r * NH * HS, NH * HS)); // q, moved aside
                     for (int kv = 0; kv < NKV; kv++)
                     {
-                        long dst = (((long)seq[r] * NKV + kv) * cache.MaxLength + pos[r]) * HS;
-                        new ReadOnlySpan<float>(row + (NH + kv) * HS, HS).CopyTo(new Span<float>(kc + dst, HS));
-                        new ReadOnlySpan<float>(row + (NH + NKV + kv) * HS, HS).CopyTo(new Span<float>(vc + dst, HS));
+                        long head = ((long)seq[r] * NKV + kv) * cache.MaxLength * HS;
+                        float* kr = row + (NH + kv) * HS;
+                        for (int d = 0; d < HS; d++) kc[head + (long)d * cache.MaxLength + pos[r]] = kr[d]; // keys transposed: (HS, Tmax)
+                        new ReadOnlySpan<float>(row + (NH + NKV + kv) * HS, HS).CopyTo(new Span<float>(vc + head + (long)pos[r] * HS, HS));
                     }
                 }
                 // q is in att; attention output goes to qkv's space (R×NH·HS fits in R×qkvDim).

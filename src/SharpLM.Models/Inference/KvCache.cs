@@ -1,6 +1,6 @@
 // The key/value cache of generation: for every layer, sequence slot and KV head, the keys and values of
-// positions 0..Tmax−1, laid out (L, S, NKV, Tmax, HS) so that one head of one sequence is a contiguous
-// (Tmax, HS) block that the attention kernel scans front to back. Positions are absolute: RoPE rotates a
+// positions 0..Tmax−1: values laid out (L, S, NKV, Tmax, HS), keys transposed (L, S, NKV, HS, Tmax) so the
+// attention kernel (CachedAttention) scores a query against all keys with passes vectorised across keys. Positions are absolute: RoPE rotates a
 // key by its position once, when it is written, and a later step continues from Length.
 // Not here: paging, eviction or sliding windows.
 using SharpLM.Tensors;
@@ -49,7 +49,7 @@ public sealed unsafe class KvCache : IDisposable
         _length[s] = length;
     }
 
-    /// <summary>Keys of one layer: (S, NKV, Tmax, HS).</summary>
+    /// <summary>Keys of one layer, transposed: (S, NKV, HS, Tmax).</summary>
     public float* Keys(int layer) => (float*)_k.Pointer + (long)layer * Sequences * KvHeads * MaxLength * HeadDim;
     /// <summary>Values of one layer: (S, NKV, Tmax, HS).</summary>
     public float* Values(int layer) => (float*)_v.Pointer + (long)layer * Sequences * KvHeads * MaxLength * HeadDim;
@@ -63,7 +63,8 @@ public sealed unsafe class KvCache : IDisposable
             for (int h = 0; h < KvHeads; h++)
             {
                 long so = ((long)src * KvHeads + h) * block, d = ((long)dst * KvHeads + h) * block;
-                Buffer.MemoryCopy(Keys(l) + so, Keys(l) + d, bytes, bytes);
+                for (int e = 0; e < HeadDim; e++) // keys: HeadDim rows of MaxLength positions, the first len used
+                    Buffer.MemoryCopy(Keys(l) + so + (long)e * MaxLength, Keys(l) + d + (long)e * MaxLength, 4L * len, 4L * len);
                 Buffer.MemoryCopy(Values(l) + so, Values(l) + d, bytes, bytes);
             }
         _length[dst] = len;

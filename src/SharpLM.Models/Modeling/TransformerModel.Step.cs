@@ -24,6 +24,7 @@ public sealed unsafe partial class TransformerModel
     private bool _checkpoint;
 
     /// <inheritdoc />
+    /// <remarks>When every target is ignored the loss is NaN (as PyTorch's mean over nothing) and no gradient is added.</remarks>
     public float ForwardBackward(ReadOnlySpan<int> tokens, int batch, int seq, float gradScale)
     {
         StepProfile.Start();

@@ -10,7 +10,10 @@
 //     x += down_proj(silu(gate_proj(h))·up_proj(h)) on rms(x); norm; lm_head (tied or not). Linear weights
 //     (out, in), y = x·Wᵀ. Grouped-query attention by n_kv_heads (MHA / GQA / MQA).
 // Each projection is "initialise the output rows with bias (+ residual), then GEMM-accumulate", so bias and
-// residual adds cost no separate pass. The LM head and cross-entropy run in row chunks (never (B·T, V)).
+// residual adds cost no separate pass; q, k, v come from one fused GEMM (and Llama's gate and up from another),
+// read in place by the strided attention, RoPE and SwiGLU kernels. Attention is CausalAttention.cs (GEMM tiles,
+// FlashAttention-2 blocking). The LM head and cross-entropy run in row chunks (never (B·T, V)).
+// StepProfile.cs attributes a step's time to GEMMs, attention, norms, … when enabled.
 // Parameters live in one flat f32 buffer (and one for gradients) with per-tensor views named as Hugging Face
 // names them; checkpoints are model.safetensors + config.json (TransformerCheckpoint.cs).
 // Options (ModelConfig): ALiBi, QK-norm, final-logit soft-cap, mixture-of-experts MLP — see the per-option

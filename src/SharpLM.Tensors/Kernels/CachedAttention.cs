@@ -5,10 +5,13 @@
 // the same in both: scores = scale·q·k_t, softmax with the running max subtracted, out = Σ p_t·v_t — so a
 // cached decode gives the same bits as recomputing the prefix. Grouped-query heads: query head h reads
 // KV head h / (NH/NKV).
-//   cache layout per layer: (S, NKV, Tmax, HS); q and out: (R, NH, HS).
+//   cache layout per layer: keys (S, NKV, HS, Tmax) — transposed, so the scores of one query against all its
+//   keys are HS contiguous axpy passes vectorised across keys (no horizontal sum per key); values
+//   (S, NKV, Tmax, HS); q and out: (R, NH, HS). A score is Σ_d q_d·k_d accumulated in d order.
 // Parallel over (row, head); the scores of one task live in per-thread scratch. Not here: paged caches,
 // sliding windows, or the training kernel (Attention.cs, FlashAttention-2 tiles). ALiBi (Press et al. 2022):
 // with per-head slopes m_h, score(p, t) += m_h·(t − p), as the training attention adds it.
+using System.Runtime.Intrinsics;
 using SharpLM.Tensors.Threading;
 
 namespace SharpLM.Tensors.Kernels;
@@ -39,7 +42,9 @@ public static unsafe class CachedAttention
                 float* qr = Q + ((long)r * NH + h) * HS, o = Out + ((long)r * NH + h) * HS;
                 long head = ((long)Seq[r] * NKV + kvh) * Tmax * HS;
                 float* kh = K + head, vh = V + head;
-                for (int t = 0; t < n; t++) sc[t] = Simd.Dot(qr, kh + (long)t * HS, HS) * scale;
+                new Span<float>(sc, n).Clear();
+                for (int d = 0; d < HS; d++) Simd.Axpy(qr[d], kh + (long)d * Tmax, sc, n);
+                Simd.Scale(scale, sc, n);
                 if (Slopes != null)
                 {
                     float m = Slopes[h];
@@ -47,8 +52,21 @@ public static unsafe class CachedAttention
                 }
                 float mx = Simd.Max(sc, n);
                 float sum = Simd.ExpSub(sc, mx, sc, n);
-                new Span<float>(o, HS).Clear();
-                for (int t = 0; t < n; t++) Simd.Axpy(sc[t], vh + (long)t * HS, o, HS);
+                int c0 = 0;
+                if (Vector512.IsHardwareAccelerated)
+                    for (; c0 + 16 <= HS; c0 += 16) // 16 output channels in a register across all keys
+                    {
+                        var acc = Vector512<float>.Zero;
+                        float* vc = vh + c0;
+                        for (int t = 0; t < n; t++) acc = Vector512.FusedMultiplyAdd(Vector512.Create(sc[t]), Vector512.Load(vc + (long)t * HS), acc);
+                        acc.Store(o + c0);
+                    }
+                for (; c0 < HS; c0++)
+                {
+                    float acc = 0f;
+                    for (int t = 0; t < n; t++) acc = MathF.FusedMultiplyAdd(sc[t], vh[(long)t * HS + c0], acc);
+                    o[c0] = acc;
+                }
                 Simd.Scale(1f / sum, o, HS);
             }
         }

@@ -63,6 +63,10 @@ public sealed record TrainOptions
     public int MaxBadSteps { get; init; } = 5;
     /// <summary>Start rows at document starts.</summary>
     public bool AlignToDocuments { get; init; }
+    /// <summary>Execution mode asked of the model: bf16 weight copies for the GEMMs (f32 master weights).</summary>
+    public bool Bf16 { get; init; }
+    /// <summary>Execution mode asked of the model: recompute block activations in backward.</summary>
+    public bool CheckpointActivations { get; init; }
 
     /// <summary>The floor actually used.</summary>
     public double EffectiveMinLr => MinLr < 0 ? Lr / 10 : MinLr;
@@ -128,6 +132,8 @@ public sealed record TrainOptions
         w.WriteString("seed", Seed.ToString(CultureInfo.InvariantCulture));
         w.WriteNumber("max_bad_steps", MaxBadSteps);
         w.WriteBoolean("align_to_documents", AlignToDocuments);
+        w.WriteBoolean("bf16", Bf16);
+        w.WriteBoolean("checkpoint_activations", CheckpointActivations);
     }
 
     /// <summary>Reads options written by <see cref="WriteTo"/>; <paramref name="source"/> names the file in errors.</summary>
@@ -163,6 +169,8 @@ public sealed record TrainOptions
                 : throw new InvalidDataException($"{source}: field 'seed' must be a decimal 64-bit integer string"),
             MaxBadSteps = (int)Long(o, "max_bad_steps", source),
             AlignToDocuments = o.TryGetProperty("align_to_documents", out var a) && a.ValueKind == JsonValueKind.True,
+            Bf16 = o.TryGetProperty("bf16", out var bf) && bf.ValueKind == JsonValueKind.True,
+            CheckpointActivations = o.TryGetProperty("checkpoint_activations", out var ca) && ca.ValueKind == JsonValueKind.True,
         };
     }
 

@@ -121,7 +121,7 @@ public sealed unsafe class DecodeKernelTests
                 for (int t = 0; t < n; t++)
                 {
                     double d = 0;
-                    for (int i = 0; i < HS; i++) d += q[(row * NH + h) * HS + i] * k[((seq[row] * NKV + kvh) * Tmax + t) * HS + i];
+                    for (int i = 0; i < HS; i++) d += q[(row * NH + h) * HS + i] * k[((seq[row] * NKV + kvh) * HS + i) * Tmax + t]; // keys (S, NKV, HS, Tmax)
                     sc[t] = d / Math.Sqrt(HS);
                 }
                 double mx = sc.Max(), sum = sc.Sum(s => Math.Exp(s - mx));

@@ -263,7 +263,7 @@ public sealed class TrainerTests : IDisposable
     [Fact]
     public void RunFileRecordsEverySettingAndReadsBack()
     {
-        var o = Opts(30) with { Schedule = ScheduleKind.Wsd, DecayFraction = 0.25, Seed = ulong.MaxValue - 3, AlignToDocuments = true, Minutes = 1.5 };
+        var o = Opts(30) with { Schedule = ScheduleKind.Wsd, DecayFraction = 0.25, Seed = ulong.MaxValue - 3, AlignToDocuments = true, Minutes = 1.5, Bf16 = true };
         var s = Settings("runfile", o);
         string path = Path.Combine(_root, "run.json");
         TrainRun.WriteRunFile(path, s, TinyLm.ConfigFor(V, C), tokenizer: null, resumedFromStep: 10);
