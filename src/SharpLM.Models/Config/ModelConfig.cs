@@ -149,10 +149,18 @@ public sealed record ModelConfig
         int nh = C / headDim;
         return new ModelConfig
         {
-            Style = style, NumLayers = depth, NumHeads = nh, NumKvHeads = nh, HiddenSize = C,
+            Style = style,
+            NumLayers = depth,
+            NumHeads = nh,
+            NumKvHeads = nh,
+            HiddenSize = C,
             IntermediateSize = style == ModelStyle.Gpt2 ? 4 * C : SwiGluWidth(C),
-            MaxPositions = contextLength, VocabSize = vocabSize, PaddedVocabSize = PadVocab(vocabSize, vocabPadMultiple),
-            NormEps = 1e-5, RopeTheta = 10000.0, TieWordEmbeddings = style == ModelStyle.Gpt2,
+            MaxPositions = contextLength,
+            VocabSize = vocabSize,
+            PaddedVocabSize = PadVocab(vocabSize, vocabPadMultiple),
+            NormEps = 1e-5,
+            RopeTheta = 10000.0,
+            TieWordEmbeddings = style == ModelStyle.Gpt2,
         }.Validate();
     }
 
@@ -175,16 +183,33 @@ public sealed record ModelConfig
 
     private static ModelConfig Gpt2(int layers, int heads, int width) => new ModelConfig
     {
-        Style = ModelStyle.Gpt2, NumLayers = layers, NumHeads = heads, NumKvHeads = heads, HiddenSize = width,
-        IntermediateSize = 4 * width, MaxPositions = 1024, VocabSize = 50257, PaddedVocabSize = 50304,
-        NormEps = 1e-5, TieWordEmbeddings = true,
+        Style = ModelStyle.Gpt2,
+        NumLayers = layers,
+        NumHeads = heads,
+        NumKvHeads = heads,
+        HiddenSize = width,
+        IntermediateSize = 4 * width,
+        MaxPositions = 1024,
+        VocabSize = 50257,
+        PaddedVocabSize = 50304,
+        NormEps = 1e-5,
+        TieWordEmbeddings = true,
     }.Validate();
 
     private static ModelConfig Llama(int layers, int heads, int kvHeads, int width, int context) => new ModelConfig
     {
-        Style = ModelStyle.Llama, NumLayers = layers, NumHeads = heads, NumKvHeads = kvHeads, HiddenSize = width,
-        IntermediateSize = SwiGluWidth(width), MaxPositions = context, VocabSize = 32000, PaddedVocabSize = 32000,
-        NormEps = 1e-5, RopeTheta = 10000.0, TieWordEmbeddings = true,
+        Style = ModelStyle.Llama,
+        NumLayers = layers,
+        NumHeads = heads,
+        NumKvHeads = kvHeads,
+        HiddenSize = width,
+        IntermediateSize = SwiGluWidth(width),
+        MaxPositions = context,
+        VocabSize = 32000,
+        PaddedVocabSize = 32000,
+        NormEps = 1e-5,
+        RopeTheta = 10000.0,
+        TieWordEmbeddings = true,
     }.Validate();
 
     private static void Positive(int v, string field)

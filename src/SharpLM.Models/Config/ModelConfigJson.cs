@@ -113,10 +113,15 @@ public static class ModelConfigJson
                 int padded = Int(r, "vocab_size", source);
                 c = new ModelConfig
                 {
-                    Style = style, NumLayers = Int(r, "n_layer", source), NumHeads = nh, NumKvHeads = nh, HiddenSize = C,
+                    Style = style,
+                    NumLayers = Int(r, "n_layer", source),
+                    NumHeads = nh,
+                    NumKvHeads = nh,
+                    HiddenSize = C,
                     IntermediateSize = OptInt(r, "n_inner", source) ?? 4 * C,
                     MaxPositions = Int(r, "n_positions", source),
-                    PaddedVocabSize = padded, VocabSize = OptInt(r, "sharplm_vocab_size", source) ?? padded,
+                    PaddedVocabSize = padded,
+                    VocabSize = OptInt(r, "sharplm_vocab_size", source) ?? padded,
                     NormEps = OptDouble(r, "layer_norm_epsilon", source) ?? 1e-5,
                     TieWordEmbeddings = OptBool(r, "tie_word_embeddings", source) ?? true,
                 };
@@ -127,11 +132,15 @@ public static class ModelConfigJson
                 int padded = Int(r, "vocab_size", source);
                 c = new ModelConfig
                 {
-                    Style = style, NumLayers = Int(r, "num_hidden_layers", source), NumHeads = nh,
+                    Style = style,
+                    NumLayers = Int(r, "num_hidden_layers", source),
+                    NumHeads = nh,
                     NumKvHeads = OptInt(r, "num_key_value_heads", source) ?? nh,
-                    HiddenSize = Int(r, "hidden_size", source), IntermediateSize = Int(r, "intermediate_size", source),
+                    HiddenSize = Int(r, "hidden_size", source),
+                    IntermediateSize = Int(r, "intermediate_size", source),
                     MaxPositions = Int(r, "max_position_embeddings", source),
-                    PaddedVocabSize = padded, VocabSize = OptInt(r, "sharplm_vocab_size", source) ?? padded,
+                    PaddedVocabSize = padded,
+                    VocabSize = OptInt(r, "sharplm_vocab_size", source) ?? padded,
                     NormEps = OptDouble(r, "rms_norm_eps", source) ?? 1e-6,
                     RopeTheta = OptDouble(r, "rope_theta", source) ?? 10000.0,
                     TieWordEmbeddings = OptBool(r, "tie_word_embeddings", source) ?? false,

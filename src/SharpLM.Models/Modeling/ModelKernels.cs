@@ -315,8 +315,14 @@ internal static unsafe class ModelKernels
             else Gemm.Run(false, true, rows, V, C, h + (long)r0 * C, C, W, C, logits, V, false); // (rows, V)
             var body = new CeBody
             {
-                Logits = logits, Loss = rowLoss, Targets = targets + r0, V = V, Ignore = ignore, Cap = cap,
-                Scale = gradScale / count, Grads = grads,
+                Logits = logits,
+                Loss = rowLoss,
+                Targets = targets + r0,
+                V = V,
+                Ignore = ignore,
+                Cap = cap,
+                Scale = gradScale / count,
+                Grads = grads,
             };
             WorkerPool.For(rows, 1, ref body);
             for (int r = 0; r < rows; r++) total += rowLoss[r];

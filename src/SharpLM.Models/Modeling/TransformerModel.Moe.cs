@@ -28,15 +28,33 @@ public sealed unsafe partial class TransformerModel
             long R = BT * m._topK, E = m._experts;
             return new MoeActs
             {
-                _probs = take(BT * E), _topW = take(R), _frac = take(E), _xe = take(R * m.C), _gu = take(R * 2 * m.I),
-                _hh = take(R * m.I), _ye = take(R * m.C), _topI = take(R), _rowOf = take(R), _tokOf = take(R), _offsets = take(E + 1),
+                _probs = take(BT * E),
+                _topW = take(R),
+                _frac = take(E),
+                _xe = take(R * m.C),
+                _gu = take(R * 2 * m.I),
+                _hh = take(R * m.I),
+                _ye = take(R * m.C),
+                _topI = take(R),
+                _rowOf = take(R),
+                _tokOf = take(R),
+                _offsets = take(E + 1),
             };
         }
 
         public readonly MoeActs Bind(float* p) => new()
         {
-            Probs = p + _probs, TopW = p + _topW, Frac = p + _frac, Xe = p + _xe, GU = p + _gu, Hh = p + _hh, Ye = p + _ye,
-            TopI = (int*)(p + _topI), RowOf = (int*)(p + _rowOf), TokOf = (int*)(p + _tokOf), Offsets = (int*)(p + _offsets),
+            Probs = p + _probs,
+            TopW = p + _topW,
+            Frac = p + _frac,
+            Xe = p + _xe,
+            GU = p + _gu,
+            Hh = p + _hh,
+            Ye = p + _ye,
+            TopI = (int*)(p + _topI),
+            RowOf = (int*)(p + _rowOf),
+            TokOf = (int*)(p + _tokOf),
+            Offsets = (int*)(p + _offsets),
         };
     }
 
@@ -54,7 +72,12 @@ public sealed unsafe partial class TransformerModel
 
         public readonly MoeScratch Bind(float* p) => new()
         {
-            DYe = p + _dye, DHh = p + _dhh, DGU = p + _dgu, DXe = p + _dxe, DP = p + _dp, DW = p + _dw,
+            DYe = p + _dye,
+            DHh = p + _dhh,
+            DGU = p + _dgu,
+            DXe = p + _dxe,
+            DP = p + _dp,
+            DW = p + _dw,
         };
     }
 

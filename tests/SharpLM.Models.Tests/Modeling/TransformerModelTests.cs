@@ -17,8 +17,15 @@ public sealed class TransformerModelTests : IDisposable
 
     internal static ModelConfig Tiny(ModelStyle style, int kvHeads = 2, bool tie = true) => new()
     {
-        Style = style, NumLayers = 2, NumHeads = 4, NumKvHeads = style == ModelStyle.Gpt2 ? 4 : kvHeads, HiddenSize = 32,
-        IntermediateSize = style == ModelStyle.Gpt2 ? 128 : 48, MaxPositions = 32, VocabSize = 50, PaddedVocabSize = 64,
+        Style = style,
+        NumLayers = 2,
+        NumHeads = 4,
+        NumKvHeads = style == ModelStyle.Gpt2 ? 4 : kvHeads,
+        HiddenSize = 32,
+        IntermediateSize = style == ModelStyle.Gpt2 ? 128 : 48,
+        MaxPositions = 32,
+        VocabSize = 50,
+        PaddedVocabSize = 64,
         TieWordEmbeddings = tie,
     };
 
