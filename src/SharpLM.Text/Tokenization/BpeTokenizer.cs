@@ -22,6 +22,7 @@ public sealed class BpeTokenizer
     private readonly string?[] _specialById;
     private readonly PreTokenizer _pre;
     private readonly ThreadLocal<EncodeState> _state;
+    private int _statesCreated;
     private readonly int[] _bytesPerToken;
 
     /// <summary>Chunks longer than this many chars are not cached.</summary>
@@ -64,7 +65,12 @@ public sealed class BpeTokenizer
             if (_byteToId[b] < 0) MissingBytes++;
         _bytesPerToken = new int[size];
         for (int i = 0; i < size; i++) _bytesPerToken[i] = _tokenBytes[i]?.Length ?? 0;
-        _state = new ThreadLocal<EncodeState>(() => new EncodeState(this), trackAllValues: true);
+        // The first encoding thread uses the shared pre-tokenizer; every other thread gets its own regex instance:
+        // a Regex keeps one cached runner, so threads matching at once through one instance build a fresh runner
+        // (and its backtracking stack) per call, which made batched encode slower than one thread.
+        _state = new ThreadLocal<EncodeState>(
+            () => new EncodeState(this, Interlocked.Increment(ref _statesCreated) == 1 ? _pre : _pre.CloneForThread()),
+            trackAllValues: true);
     }
 
     /// <summary>Builds a tokenizer from tiktoken-style ranks: <paramref name="tokens"/>[rank] is the token's bytes
@@ -255,12 +261,12 @@ public sealed class BpeTokenizer
             tmp[0] = ' ';
             text.CopyTo(tmp.AsSpan(1));
             var sink = new EncodeSink(state, tmp.AsSpan(0, text.Length + 1), output);
-            _pre.Split(tmp.AsSpan(0, text.Length + 1), ref sink);
+            state.Pre.Split(tmp.AsSpan(0, text.Length + 1), ref sink);
             ArrayPool<char>.Shared.Return(tmp);
             return;
         }
         var s = new EncodeSink(state, text, output);
-        _pre.Split(text, ref s);
+        state.Pre.Split(text, ref s);
     }
 
     /// <summary>Encodes raw bytes, which need not be valid UTF-8: each maximal run of valid UTF-8 is encoded as text
@@ -368,6 +374,9 @@ public sealed class BpeTokenizer
     {
         private const int MaxShortSlots = 1 << 18;      // at most 4 MB of keys; grows from 4096 slots, emptied at half load
         private readonly BpeTokenizer _tok;
+
+        /// <summary>This thread's pre-tokenizer (its own regex instance, see the constructor of BpeTokenizer).</summary>
+        public PreTokenizer Pre { get; }
         private UInt128[] _shortKey = new UInt128[4096];
         private byte[] _shortLen = new byte[4096];      // 0 = empty slot (chunks are never empty)
         private int[]?[] _shortIds = new int[]?[4096];
@@ -378,9 +387,10 @@ public sealed class BpeTokenizer
         private byte[] _bytes = new byte[1024];
         private int[] _ids = new int[1024];
 
-        public EncodeState(BpeTokenizer tok)
+        public EncodeState(BpeTokenizer tok, PreTokenizer pre)
         {
             _tok = tok;
+            Pre = pre;
             _lookup = _cache.GetAlternateLookup<ReadOnlySpan<char>>();
         }
 

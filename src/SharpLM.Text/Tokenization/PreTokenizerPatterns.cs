@@ -105,6 +105,17 @@ public sealed class PreTokenizer
         _regex = PreTokenizerPatterns.ToRegex(pattern);
     }
 
+    private PreTokenizer(string pattern, Regex regex)
+    {
+        Pattern = pattern;
+        _regex = regex;
+    }
+
+    /// <summary>The same splitter on a regex instance of its own (same pattern text and options, compiled), for a
+    /// thread that matches concurrently with others: one Regex instance caches a single runner.</summary>
+    public PreTokenizer CloneForThread() =>
+        new(Pattern, new Regex(_regex.ToString(), _regex.Options | RegexOptions.Compiled));
+
     /// <summary>The pattern as given.</summary>
     public string Pattern { get; }
 
