@@ -344,7 +344,10 @@ internal static class QuickstartStages
             var toks = new int[B * (T + 1)];
             var rng = new SynthRng(7);
             for (int i = 0; i < toks.Length; i++) toks[i] = rng.Next(vocab);
-            m.ForwardBackward(toks, B, T, 1f);
+            // Warm up for about two seconds first: until the JIT has promoted the kernels from their first, unoptimised
+            // tier, a step is several times slower than in training, and the plan would pick a model far too small.
+            var warm = Stopwatch.StartNew();
+            for (int i = 0; i < 200 && (i < 3 || warm.Elapsed.TotalSeconds < 2); i++) m.ForwardBackward(toks, B, T, 1f);
             // The fastest of three steps: a shared machine's load spikes inflate single timings.
             double best = double.PositiveInfinity;
             for (int i = 0; i < 3; i++)
