@@ -57,7 +57,8 @@ internal static class QuickstartReport
             {
                 bool redaction = row!["redaction"]!.GetValueKind() == System.Text.Json.JsonValueKind.True;
                 r.Funnel.Add(new FunnelRow(row["step"]!.ToString() + (redaction ? " (redacts)" : ""), (long)D(row["in"]!),
-                    (long)D(row["acted"]!), row["target"]!.ToString(), (long)D(row["true_positives"]!), (long)D(row["targets_in"]!)));
+                    (long)D(row["acted"]!), row["target"]!.ToString(), (long)D(row["true_positives"]!), (long)D(row["targets_in"]!),
+                    redaction));
             }
             var rows = new List<(string, string)>
             {

@@ -11,10 +11,12 @@ namespace SharpLM.Evaluation.Metrics;
 /// <param name="Target">The label(s) the step is meant to catch, as shown in the report.</param>
 /// <param name="TruePositives">Removed documents that carry the target label.</param>
 /// <param name="TargetsIn">Entering documents that carry the target label.</param>
-public sealed record FunnelRow(string Step, long In, long Removed, string Target, long TruePositives, long TargetsIn)
+/// <param name="Redacts">The step rewrites documents instead of dropping them (e.g. PII): <paramref name="Removed"/> counts
+/// the documents it acted on, and every document goes on.</param>
+public sealed record FunnelRow(string Step, long In, long Removed, string Target, long TruePositives, long TargetsIn, bool Redacts = false)
 {
     /// <summary>Documents left after the step.</summary>
-    public long Out => In - Removed;
+    public long Out => Redacts ? In : In - Removed;
     /// <summary>TP / removed (null when nothing was removed).</summary>
     public double? Precision => Removed == 0 ? null : (double)TruePositives / Removed;
     /// <summary>TP / labelled documents entering (null when none entered).</summary>

@@ -70,7 +70,7 @@ public static class ReportWriter
                 r.Stages.Select(s => new[] { s.Name, Duration(s.Seconds), s.Reused ? "reused" : "ran", s.Note }).ToList());
         if (r.Funnel.Count > 0)
             yield return ("Data funnel (precision and recall against the generator's labels)", ["step", "in", "removed", "out", "targets", "precision", "recall"],
-                r.Funnel.Select(f => new[] { f.Step, Num(f.In), Num(f.Removed), Num(f.Out), f.Target, Pct(f.Precision), Pct(f.Recall) }).ToList());
+                r.Funnel.Select(f => new[] { f.Step, Num(f.In), f.Redacts ? Num(f.Removed) + " redacted" : Num(f.Removed), Num(f.Out), f.Target, Pct(f.Precision), Pct(f.Recall) }).ToList());
         foreach (var t in r.Facts)
             yield return (t.Title, ["", ""], t.Rows.Select(kv => new[] { kv.Key, kv.Value }).ToList());
         if (r.Eval.Count > 0)

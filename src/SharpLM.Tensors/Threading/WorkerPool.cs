@@ -157,7 +157,10 @@ public static unsafe class WorkerPool
                 {
                     if ((++spins & 63) == 0 && Stopwatch.GetTimestamp() - t0 > spinTicks)
                     {
-                        Volatile.Write(ref _sleeping, 1);
+                        // A full fence, not a release store: the flag must be visible before _generation is read
+                        // again. With a plain store, x86 may let the read pass the store (store buffer), both sides
+                        // miss each other's write, and the worker sleeps through a job the caller then waits on forever.
+                        Interlocked.Exchange(ref _sleeping, 1);
                         if (_generation != _seen)
                         {
                             if (Interlocked.Exchange(ref _sleeping, 0) == 0) _signal.Wait(); // consume the wake already sent
