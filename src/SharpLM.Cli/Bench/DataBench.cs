@@ -104,10 +104,13 @@ internal static class DataBench
         GC.KeepAlive(sink);
     }
 
-    /// <summary>Median wall seconds and median process CPU seconds of <paramref name="body"/> (one warm-up run).</summary>
+    /// <summary>Median wall seconds and median process CPU seconds of <paramref name="body"/>, after warm-up runs.</summary>
     private static (double Wall, double Cpu) Measure(Action body, int repeats)
     {
-        body();
+        // Warm up for at least two runs and a second and a half: the JIT promotes methods to optimised code only after
+        // they have been called a while, and until then (and while it compiles on another core) the figures are low.
+        var warm = System.Diagnostics.Stopwatch.StartNew();
+        for (int i = 0; i < 50 && (i < 2 || warm.Elapsed.TotalSeconds < 1.5); i++) body();
         var wall = new double[repeats];
         var cpu = new double[repeats];
         var proc = System.Diagnostics.Process.GetCurrentProcess();
