@@ -110,7 +110,7 @@ public static unsafe class CausalAttention
     private static float RowSoftmax(float* s, int valid, int n, float scale, float slope, int i)
     {
         Prep(s, valid, scale, slope, i);
-        float m = Vec.Max(s, valid);
+        float m = Simd.Max(s, valid);
         float sum = ExpInPlace(s, m, valid);
         float inv = 1f / sum;
         ScaleRow(s, inv, valid);
@@ -203,7 +203,7 @@ public static unsafe class CausalAttention
                             int i = i0 + r, valid = i + 1;
                             float* p = P + (long)r * n, d = dS + (long)r * n;
                             Prep(p, valid, scale, slope, i);
-                            float Di = Vec.Dot(gBlk + (long)r * os, oBlk + (long)r * os, HS);
+                            float Di = Simd.Dot(gBlk + (long)r * os, oBlk + (long)r * os, HS);
                             SoftmaxGrad(p, d, lseRow[i], Di, scale, valid);
                             new Span<float>(p + valid, n - valid).Clear();
                             new Span<float>(d + valid, n - valid).Clear();

@@ -106,7 +106,7 @@ internal static unsafe class ModelKernels
         public float* X, Wpe; public int T, C;
         public readonly void Execute(int start, int end)
         {
-            for (int bt = start; bt < end; bt++) Vec.Add(Wpe + (long)(bt % T) * C, X + (long)bt * C, C);
+            for (int bt = start; bt < end; bt++) Simd.Add(Wpe + (long)(bt % T) * C, X + (long)bt * C, C);
         }
     }
 
@@ -123,7 +123,7 @@ internal static unsafe class ModelKernels
         public readonly void Execute(int start, int end)
         {
             for (int t = start; t < end; t++)
-                for (int b = 0; b < B; b++) Vec.Add(Dx + ((long)b * T + t) * C, Dwpe + (long)t * C, C);
+                for (int b = 0; b < B; b++) Simd.Add(Dx + ((long)b * T + t) * C, Dwpe + (long)t * C, C);
         }
     }
 
@@ -350,8 +350,8 @@ internal static unsafe class ModelKernels
                     if (Grads) new Span<float>(x, V).Clear();
                     continue;
                 }
-                float m = Vec.Max(x, V);
-                float s = Vec.ExpSum(x, m, V);
+                float m = Simd.Max(x, V);
+                float s = Simd.ExpSum(x, m, V);
                 float lse = m + MathF.Log(s);
                 Loss[r] = lse - x[t];
                 if (!Grads) continue;

@@ -224,7 +224,7 @@ public sealed unsafe partial class TransformerModel
                 float* o = Out + (long)t * C;
                 if (!Accumulate) new Span<float>(o, C).Clear();
                 for (int s = 0; s < K; s++)
-                    Vec.Axpy(Weights == null ? 1f : Weights[t * K + s], Rows + (long)RowOf[t * K + s] * C, o, C);
+                    Simd.Axpy(Weights == null ? 1f : Weights[t * K + s], Rows + (long)RowOf[t * K + s] * C, o, C);
             }
         }
     }
@@ -243,8 +243,8 @@ public sealed unsafe partial class TransformerModel
                     int row = RowOf[t * K + s];
                     float* dy = DYe + (long)row * C;
                     new Span<float>(dy, C).Clear();
-                    Vec.Axpy(TopW[t * K + s], g, dy, C);
-                    DW[t * K + s] = Vec.Dot(g, Ye + (long)row * C, C);
+                    Simd.Axpy(TopW[t * K + s], g, dy, C);
+                    DW[t * K + s] = Simd.Dot(g, Ye + (long)row * C, C);
                 }
             }
         }

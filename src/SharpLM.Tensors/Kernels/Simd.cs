@@ -7,7 +7,8 @@ using System.Runtime.Intrinsics.X86;
 
 namespace SharpLM.Tensors.Kernels;
 
-internal static unsafe class Simd
+/// <summary>Row helpers over float pointers with a fixed reduction order (shared by the engine's kernels and the model's glue).</summary>
+public static unsafe class Simd
 {
     /// <summary>Σ x[i].</summary>
     public static float Sum(float* x, int n)
@@ -169,6 +170,26 @@ internal static unsafe class Simd
             s = Vector256.Sum(a);
         }
         for (; i < n; i++) { float e = FastMath.Exp(x[i] - m); y[i] = e; s += e; }
+        return s;
+    }
+
+    /// <summary>Σ e^(x[i] − m).</summary>
+    public static float ExpSum(float* x, float m, int n)
+    {
+        int i = 0; float s = 0;
+        if (Vector512.IsHardwareAccelerated && n >= 16)
+        {
+            var a = Vector512<float>.Zero; var mv = Vector512.Create(m);
+            for (; i + 16 <= n; i += 16) a += FastMath.Exp(Vector512.Load(x + i) - mv);
+            s = Vector512.Sum(a);
+        }
+        else if (Vector256.IsHardwareAccelerated && n >= 8)
+        {
+            var a = Vector256<float>.Zero; var mv = Vector256.Create(m);
+            for (; i + 8 <= n; i += 8) a += FastMath.Exp(Vector256.Load(x + i) - mv);
+            s = Vector256.Sum(a);
+        }
+        for (; i < n; i++) s += FastMath.Exp(x[i] - m);
         return s;
     }
 }
