@@ -11,6 +11,7 @@
 // head h reads kv head h / (NH/NKV). Parallelism: forward over (b, h, query block); backward over (b, kv
 // head), each task owning its dK/dV rows and walking the heads of its group and the query blocks in a
 // fixed order, so results do not depend on the thread count. GEMMs called inside a task run on that thread.
+// Backward also reads q, k, v and out saved as bf16 (bf16 activations), widening one head at a time.
 // What it is not: a decode (KV-cache) kernel, non-causal or padded attention, or dropout on P.
 using System.Runtime.Intrinsics;
 using SharpLM.Tensors;
@@ -168,19 +169,46 @@ public static unsafe class CausalAttention
         WorkerPool.For(B * NKV, 1, ref body);
     }
 
+    /// <summary>
+    /// As the strided overload with q, k, v and out saved as bf16 (raw bits; dq/dk/dv share the strides of q/k/v,
+    /// out and dout are (B, T, NH, HS)): each task widens its key/value head and each query head exactly into
+    /// f32 scratch, then runs the same f32 arithmetic (bf16 activations).
+    /// </summary>
+    public static void Backward(float* dq, float* dk, float* dv, float* dout, ushort* q, int ldq, ushort* k, int ldk, ushort* v, int ldv, ushort* output, float* lse, int B, int T, int NH, int NKV, int HS, float* slopes = null)
+    {
+        if (NKV <= 0 || NH % NKV != 0) throw new ArgumentException($"attention: n_kv_heads {NKV} must divide n_heads {NH}");
+        var body = new Bwd { Dq = dq, Dk = dk, Dv = dv, Dout = dout, Qb = q, Kb = k, Vb = v, Ob = output, Lse = lse, Slopes = slopes, Ldq = ldq, Ldk = ldk, Ldv = ldv, T = T, NH = NH, NKV = NKV, HS = HS };
+        WorkerPool.For(B * NKV, 1, ref body);
+    }
+
+    // rows × HS of a bf16 head (row stride ld) → dense f32 (row stride HS).
+    private static void WidenHead(ushort* src, int ld, float* dst, int rows, int HS)
+    {
+        for (int t = 0; t < rows; t++) BFloat16Convert.ToFloat(src + (long)t * ld, dst + (long)t * HS, HS);
+    }
+
     private struct Bwd : IParallelBody
     {
-        public float* Dq, Dk, Dv, Dout, Q, K, V, Out, Lse, Slopes; public int Ldq, Ldk, Ldv, T, NH, NKV, HS;
+        public float* Dq, Dk, Dv, Dout, Q, K, V, Out, Lse, Slopes; public ushort* Qb, Kb, Vb, Ob; public int Ldq, Ldk, Ldv, T, NH, NKV, HS;
         public readonly void Execute(int start, int end)
         {
-            float* P = Scratch(2L * Br * T), dS = P + (long)Br * T;
+            bool bf = Kb != null;
+            float* P = Scratch(2L * Br * T + (bf ? 4L * T * HS : 0)), dS = P + (long)Br * T;
+            float* kw = dS + (long)Br * T, vw = kw + (long)T * HS, qw = vw + (long)T * HS, ow = qw + (long)T * HS; // bf16 mode only
             float scale = 1f / MathF.Sqrt(HS);
             int os = NH * HS, qs = Ldq, ks = Ldk, vs = Ldv, group = NH / NKV;
+            int qsR = bf ? HS : qs, ksR = bf ? HS : ks, vsR = bf ? HS : vs, osR = bf ? HS : os; // strides of what is read
             for (int task = start; task < end; task++)
             {
                 int kvh = task % NKV, b = task / NKV;
                 long kOff = (long)b * T * ks + kvh * HS, vOff = (long)b * T * vs + kvh * HS;
-                float* kh = K + kOff, vh = V + vOff, dkh = Dk + kOff, dvh = Dv + vOff;
+                float* kh, vh, dkh = Dk + kOff, dvh = Dv + vOff;
+                if (bf)
+                {
+                    WidenHead(Kb + kOff, ks, kw, T, HS); WidenHead(Vb + vOff, vs, vw, T, HS);
+                    kh = kw; vh = vw;
+                }
+                else { kh = K + kOff; vh = V + vOff; }
                 for (int t = 0; t < T; t++)
                 {
                     new Span<float>(dkh + (long)t * ks, HS).Clear();
@@ -191,26 +219,32 @@ public static unsafe class CausalAttention
                     int h = kvh * group + hg;
                     float slope = Slopes == null ? 0f : Slopes[h];
                     float* lseRow = Lse + ((long)b * NH + h) * T;
+                    if (bf)
+                    {
+                        WidenHead(Qb + (long)b * T * qs + h * HS, qs, qw, T, HS);
+                        WidenHead(Ob + (long)b * T * os + h * HS, os, ow, T, HS);
+                    }
                     for (int i0 = 0; i0 < T; i0 += Br)
                     {
                         int i1 = Math.Min(T, i0 + Br), rows = i1 - i0, n = i1;
                         long qOff = ((long)b * T + i0) * qs + h * HS, oOff = ((long)b * T + i0) * os + h * HS;
-                        float* qBlk = Q + qOff, oBlk = Out + oOff, gBlk = Dout + oOff, dqBlk = Dq + qOff;
-                        Gemm.Run(false, true, rows, n, HS, qBlk, qs, kh, ks, P, n, false);   // scores (rows, n)
-                        Gemm.Run(false, true, rows, n, HS, gBlk, os, vh, vs, dS, n, false);  // dP (rows, n)
+                        float* qBlk = bf ? qw + (long)i0 * HS : Q + qOff, oBlk = bf ? ow + (long)i0 * HS : Out + oOff;
+                        float* gBlk = Dout + oOff, dqBlk = Dq + qOff;
+                        Gemm.Run(false, true, rows, n, HS, qBlk, qsR, kh, ksR, P, n, false);  // scores (rows, n)
+                        Gemm.Run(false, true, rows, n, HS, gBlk, os, vh, vsR, dS, n, false);  // dP (rows, n)
                         for (int r = 0; r < rows; r++)
                         {
                             int i = i0 + r, valid = i + 1;
                             float* p = P + (long)r * n, d = dS + (long)r * n;
                             Prep(p, valid, scale, slope, i);
-                            float Di = Simd.Dot(gBlk + (long)r * os, oBlk + (long)r * os, HS);
+                            float Di = Simd.Dot(gBlk + (long)r * os, oBlk + (long)r * osR, HS);
                             SoftmaxGrad(p, d, lseRow[i], Di, scale, valid);
                             new Span<float>(p + valid, n - valid).Clear();
                             new Span<float>(d + valid, n - valid).Clear();
                         }
-                        Gemm.Run(true, false, n, HS, rows, P, n, gBlk, os, dvh, vs, true);     // dV += Pᵀ·dO
-                        Gemm.Run(false, false, rows, HS, n, dS, n, kh, ks, dqBlk, qs, false);  // dQ = dS·K
-                        Gemm.Run(true, false, n, HS, rows, dS, n, qBlk, qs, dkh, ks, true);    // dK += dSᵀ·Q
+                        Gemm.Run(true, false, n, HS, rows, P, n, gBlk, os, dvh, vs, true);      // dV += Pᵀ·dO
+                        Gemm.Run(false, false, rows, HS, n, dS, n, kh, ksR, dqBlk, qs, false);  // dQ = dS·K
+                        Gemm.Run(true, false, n, HS, rows, dS, n, qBlk, qsR, dkh, ks, true);    // dK += dSᵀ·Q
                     }
                 }
             }

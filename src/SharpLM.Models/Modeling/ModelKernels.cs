@@ -4,7 +4,8 @@
 // backward, and the chunked LM head with cross-entropy (optionally soft-capped logits, Gemma 2) scaled by
 // the caller's gradScale. Every kernel is parallel over rows or column blocks with a fixed summation order
 // per output element, so results do not depend on thread count (llm.c's encoder/matmul-bias backward do
-// the same reductions). What it is not: anything with a public contract — these are the model's internals.
+// the same reductions). The activation backwards also read a bf16 saved input, widening it row by row
+// (bf16 activations). What it is not: anything with a public contract — these are the model's internals.
 using System.Runtime.Intrinsics;
 using SharpLM.Tensors.Kernels;
 using SharpLM.Tensors.Threading;
@@ -57,6 +58,25 @@ internal static unsafe class ModelKernels
             const int Block = 1 << 16;
             long a = (long)start * Block, b = Math.Min(N, (long)end * Block);
             new Span<float>(P + a, (int)(b - a)).Clear();
+        }
+    }
+
+    /// <summary>dst = bf16(src) for n floats (round to nearest even, the engine's converter), in parallel blocks.</summary>
+    public static void ToBf16(float* src, ushort* dst, long n)
+    {
+        const int Block = 1 << 16;
+        var body = new ToBf16Body { Src = src, Dst = dst, N = n };
+        WorkerPool.For((int)((n + Block - 1) / Block), 1, ref body);
+    }
+
+    private struct ToBf16Body : IParallelBody
+    {
+        public float* Src; public ushort* Dst; public long N;
+        public readonly void Execute(int start, int end)
+        {
+            const int Block = 1 << 16;
+            long a = (long)start * Block, b = Math.Min(N, (long)end * Block);
+            BFloat16Convert.FromFloat(Src + a, Dst + a, b - a);
         }
     }
 
@@ -164,16 +184,25 @@ internal static unsafe class ModelKernels
         WorkerPool.For(rows, Math.Max(1, 8192 / Math.Max(1, n)), ref body);
     }
 
+    /// <summary>As <see cref="GeluBackward(float*, float*, float*, int, int, int)"/> with x saved as bf16 (row stride ld), widened exactly row by row.</summary>
+    public static void GeluBackward(float* dx, ushort* x, float* dy, int rows, int n, int ld)
+    {
+        var body = new GeluBwdBody { Dx = dx, XB = x, Dy = dy, N = n, Ld = ld };
+        WorkerPool.For(rows, Math.Max(1, 8192 / Math.Max(1, n)), ref body);
+    }
+
     private struct GeluBwdBody : IParallelBody
     {
-        public float* Dx, X, Dy; public int N, Ld;
+        public float* Dx, X, Dy; public ushort* XB; public int N, Ld;
         public readonly void Execute(int start, int end)
         {
             const float K = 0.7978845608028654f, Cc = 0.044715f; // √(2/π), GPT-2's cubic coefficient
             var k = Vector512.Create(K); var c = Vector512.Create(Cc); var c3 = Vector512.Create(3f * Cc); var one = Vector512<float>.One;
+            float* wide = stackalloc float[XB != null ? N : 0];
             for (int r = start; r < end; r++)
             {
                 float* x = X + (long)r * Ld, g = Dy + (long)r * Ld, d = Dx + (long)r * Ld;
+                if (XB != null) { BFloat16Convert.ToFloat(XB + (long)r * Ld, wide, N); x = wide; }
                 int i = 0;
                 for (; i + 16 <= N; i += 16)
                 {
@@ -207,15 +236,24 @@ internal static unsafe class ModelKernels
         WorkerPool.For(rows, Math.Max(1, 4096 / Math.Max(1, I)), ref body);
     }
 
+    /// <summary>As <see cref="SwiGluBackward(float*, float*, float*, int, int)"/> with gu saved as bf16, widened exactly row by row.</summary>
+    public static void SwiGluBackward(float* dgu, ushort* gu, float* dh, int rows, int I)
+    {
+        var body = new SwiGluBody { H = dh, GuB = gu, Dgu = dgu, I = I, Backward = true };
+        WorkerPool.For(rows, Math.Max(1, 4096 / Math.Max(1, I)), ref body);
+    }
+
     private struct SwiGluBody : IParallelBody
     {
-        public float* H, Gu, Dgu; public int I; public bool Backward;
+        public float* H, Gu, Dgu; public ushort* GuB; public int I; public bool Backward;
         public readonly void Execute(int start, int end)
         {
             var one = Vector512<float>.One;
+            float* wide = stackalloc float[GuB != null ? 2 * I : 0];
             for (int r = start; r < end; r++)
             {
                 float* a = Gu + (long)r * 2 * I, b = a + I, h = H + (long)r * I;
+                if (GuB != null) { BFloat16Convert.ToFloat(GuB + (long)r * 2 * I, wide, 2L * I); a = wide; b = a + I; }
                 int i = 0;
                 if (!Backward)
                 {

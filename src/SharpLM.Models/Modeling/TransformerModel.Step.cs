@@ -23,6 +23,27 @@ public sealed unsafe partial class TransformerModel
     }
     private bool _checkpoint;
 
+    /// <summary>
+    /// Save the activations backward reads (block inputs, norm outputs, q/k/v, attention output, MLP hidden)
+    /// as bf16 (round to nearest even), widened to f32 inside the backward kernels; forward arithmetic,
+    /// gradients and accumulation stay f32 and the residual stream is f32. Each block computes in one shared
+    /// f32 working set, so stored activations take about half the bytes. Dense MLP without QK-norm only.
+    /// With <see cref="CheckpointActivations"/> the recomputed block is kept f32 and this setting has no effect.
+    /// </summary>
+    public bool Bf16Activations
+    {
+        get => _bf16Acts;
+        set
+        {
+            if (value == _bf16Acts) return;
+            if (value && (_experts > 0 || _cfg.QkNorm))
+                throw new NotSupportedException($"bf16 activations support dense-MLP models without QK-norm; this model has {(_experts > 0 ? $"{_experts} experts" : "QK-norm")}");
+            _bf16Acts = value; _acts?.Dispose(); _acts = null;
+        }
+    }
+    private bool _bf16Acts;
+    private bool SaveBf16 => _bf16Acts && !_checkpoint;
+
     /// <inheritdoc />
     /// <remarks>When every target is ignored the loss is NaN (as PyTorch's mean over nothing) and no gradient is added.</remarks>
     public float ForwardBackward(ReadOnlySpan<int> tokens, int batch, int seq, float gradScale)
@@ -31,7 +52,7 @@ public sealed unsafe partial class TransformerModel
         var a = Prepare(tokens, batch, seq, withTargets: true);
         int B = batch, T = seq, BT = B * T;
         RefreshBf16(); StepProfile.Mark(StepPhase.Other);
-        Forward(a, B, T);
+        Forward(a, B, T, save: true);
         float loss = ModelKernels.LmHeadLoss(a.DLn, G(HeadOffset), a.Lnf, W(HeadOffset), Wb(HeadOffset), a.Targets, BT, C, V,
             (float)_cfg.LogitSoftcap, gradScale, ILanguageModel.IgnoreIndex, a.Logits, a.RowLoss, a.Chunk); StepProfile.Mark(StepPhase.LmHead);
         if (float.IsNaN(loss) && !HasTargets(a.Targets, BT)) return loss;
@@ -45,7 +66,7 @@ public sealed unsafe partial class TransformerModel
         for (int l = L - 1; l >= 0; l--)
         {
             float* x = l == 0 ? a.X0 : a.Layers[l - 1].Res3;
-            if (_checkpoint) LayerForward(l, ref a.Layers[l], x, B, T);
+            if (_checkpoint) LayerForward(l, ref a.Layers[l], x, B, T, save: false);
             LayerBackward(l, ref a.Layers[l], a, x, B, T, gradScale);
         }
 
@@ -60,7 +81,7 @@ public sealed unsafe partial class TransformerModel
         StepProfile.Start();
         var a = Prepare(tokens, batch, seq, withTargets: true);
         RefreshBf16();
-        Forward(a, batch, seq);
+        Forward(a, batch, seq, save: false);
         float loss = ModelKernels.LmHeadLoss(null, null, a.Lnf, W(HeadOffset), Wb(HeadOffset), a.Targets, batch * seq, C, V,
             (float)_cfg.LogitSoftcap, 0f, ILanguageModel.IgnoreIndex, a.Logits, a.RowLoss, a.Chunk); StepProfile.Mark(StepPhase.LmHead);
         return loss;
@@ -73,7 +94,7 @@ public sealed unsafe partial class TransformerModel
         if (logits.Length != (long)BT * V) throw new ArgumentException($"logits: destination has {logits.Length} floats, (batch {batch}, seq {seq}, vocab {V}) needs {(long)BT * V}");
         var a = Prepare(inputs, batch, seq, withTargets: false);
         RefreshBf16();
-        Forward(a, batch, seq);
+        Forward(a, batch, seq, save: false);
         fixed (float* z = logits)
         {
             MatW(false, true, BT, V, C, a.Lnf, C, HeadOffset, C, z, V, false); // (BT, V)
@@ -114,13 +135,14 @@ public sealed unsafe partial class TransformerModel
         return a;
     }
 
-    private void Forward(Acts a, int B, int T)
+    // save: keep what backward reads (in bf16 mode the bf16 copies are written only then).
+    private void Forward(Acts a, int B, int T, bool save)
     {
         int BT = B * T;
         Embedding.Forward(a.X0, a.Inputs, W(_wte), BT, C, Vp); StepProfile.Mark(StepPhase.Embedding); // (BT, C)
         if (_wpe >= 0) ModelKernels.AddPositions(a.X0, W(_wpe), B, T, C); StepProfile.Mark(StepPhase.Embedding);
         for (int l = 0; l < L; l++)
-            LayerForward(l, ref a.Layers[l], l == 0 ? a.X0 : a.Layers[l - 1].Res3, B, T);
+            LayerForward(l, ref a.Layers[l], l == 0 ? a.X0 : a.Layers[l - 1].Res3, B, T, save);
         float* xL = a.Layers[L - 1].Res3;
         float eps = (float)_cfg.NormEps;
         if (_gpt2) Norms.LayerNormForward(a.Lnf, a.LnfMean, a.LnfRstd, xL, W(_lnfW), W(_lnfB), BT, C, eps);
@@ -182,7 +204,7 @@ public sealed unsafe partial class TransformerModel
     private int QkvW => C + 2 * KV;
     private bool FusedQkv => !_cfg.QkNorm;
 
-    private void LayerForward(int l, ref LayerActs a, float* x, int B, int T)
+    private void LayerForward(int l, ref LayerActs a, float* x, int B, int T, bool save)
     {
         ref var o = ref _layers[l];
         int BT = B * T, QW = QkvW;
@@ -263,6 +285,34 @@ public sealed unsafe partial class TransformerModel
             ModelKernels.SwiGluForward(a.H2, a.H1, BT, I); StepProfile.Mark(StepPhase.Activations);        // (BT, I)
             LinearW(a.H2, o.DownW, a.Res3, BT, C, I, true); StepProfile.Mark(StepPhase.GemmForward);
         }
+        if (save && a.XB != null)
+        {
+            // bf16 copies of what backward reads; the f32 working set is reused by the next block
+            long h1 = _gpt2 ? I : 2L * I;
+            ModelKernels.ToBf16(x, a.XB, (long)BT * C);
+            ModelKernels.ToBf16(a.Ln1, a.Ln1B, (long)BT * C);
+            ModelKernels.ToBf16(a.Qkv, a.QkvB, (long)BT * QW);
+            ModelKernels.ToBf16(a.Att, a.AttB, (long)BT * C);
+            ModelKernels.ToBf16(a.Res2, a.Res2B, (long)BT * C);
+            ModelKernels.ToBf16(a.Ln2, a.Ln2B, (long)BT * C);
+            ModelKernels.ToBf16(a.H1, a.H1B, BT * h1);
+            ModelKernels.ToBf16(a.H2, a.H2B, (long)BT * I);
+            StepProfile.Mark(StepPhase.Other);
+        }
+    }
+
+    // dW (inF, outF) += Xᵀ·dY (GPT-2 Conv1D layout) for saved input X (BT, inF): f32 x or its bf16 copy xb.
+    private static void GradXtY(int inF, int outF, int BT, float* x, ushort* xb, float* dy, int ldy, float* dw, int ldw)
+    {
+        if (xb != null) Gemm.RunBf16A(true, false, inF, outF, BT, xb, inF, dy, ldy, dw, ldw, true);
+        else Gemm.Run(true, false, inF, outF, BT, x, inF, dy, ldy, dw, ldw, true);
+    }
+
+    // dW (outF, inF) += dYᵀ·X (Linear layout) for saved input X (BT, inF): f32 x or its bf16 copy xb.
+    private static void GradYtX(int outF, int inF, int BT, float* dy, int ldy, float* x, ushort* xb, float* dw, int ldw)
+    {
+        if (xb != null) Gemm.RunBf16B(true, false, outF, inF, BT, dy, ldy, xb, inF, dw, ldw, true);
+        else Gemm.Run(true, false, outF, inF, BT, dy, ldy, x, inF, dw, ldw, true);
     }
 
     // On entry a.DRes = ∂loss/∂(block output); on exit ∂loss/∂(block input x).
@@ -279,26 +329,35 @@ public sealed unsafe partial class TransformerModel
         else if (_gpt2)
         {
             ModelKernels.ColSum(G(o.DownB), dres, BT, C, C); StepProfile.Mark(StepPhase.Other);
-            Gemm.Run(true, false, I, C, BT, s.H2, I, dres, C, G(o.DownW), C, true);   // dW (I, C) += h2ᵀ·dres
+            GradXtY(I, C, BT, s.H2, s.H2B, dres, C, G(o.DownW), C);                   // dW (I, C) += h2ᵀ·dres
             MatW(false, true, BT, I, C, dres, C, o.DownW, C, a.DH2, I, false); // dh2 (BT, I)
             StepProfile.Mark(StepPhase.GemmBackward);
-            ModelKernels.GeluBackward(a.DH1, s.H1, a.DH2, BT, I, I); StepProfile.Mark(StepPhase.Activations);
+            if (s.H1B != null) ModelKernels.GeluBackward(a.DH1, s.H1B, a.DH2, BT, I, I);
+            else ModelKernels.GeluBackward(a.DH1, s.H1, a.DH2, BT, I, I);
+            StepProfile.Mark(StepPhase.Activations);
             ModelKernels.ColSum(G(o.FcB), a.DH1, BT, I, I); StepProfile.Mark(StepPhase.Other);
-            Gemm.Run(true, false, C, I, BT, s.Ln2, C, a.DH1, I, G(o.FcW), I, true);   // dW (C, I)
+            GradXtY(C, I, BT, s.Ln2, s.Ln2B, a.DH1, I, G(o.FcW), I);                  // dW (C, I)
             MatW(false, true, BT, C, I, a.DH1, I, o.FcW, I, a.DLn, C, false);  // dln2 (BT, C)
             StepProfile.Mark(StepPhase.GemmBackward);
         }
         else
         {
-            Gemm.Run(true, false, C, I, BT, dres, C, s.H2, I, G(o.DownW), I, true);    // dW (C, I) += dresᵀ·h
+            GradYtX(C, I, BT, dres, C, s.H2, s.H2B, G(o.DownW), I);                   // dW (C, I) += dresᵀ·h
             MatW(false, false, BT, I, C, dres, C, o.DownW, I, a.DH2, I, false); // dh (BT, I)
             StepProfile.Mark(StepPhase.GemmBackward);
-            ModelKernels.SwiGluBackward(a.DH1, s.H1, a.DH2, BT, I); StepProfile.Mark(StepPhase.Activations); // d(gate|up) (BT, 2I)
-            Gemm.Run(true, false, 2 * I, C, BT, a.DH1, 2 * I, s.Ln2, C, G(o.FcW), C, true);   // d[gate; up] (2I, C)
+            if (s.H1B != null) ModelKernels.SwiGluBackward(a.DH1, s.H1B, a.DH2, BT, I); // d(gate|up) (BT, 2I)
+            else ModelKernels.SwiGluBackward(a.DH1, s.H1, a.DH2, BT, I);
+            StepProfile.Mark(StepPhase.Activations);
+            GradYtX(2 * I, C, BT, a.DH1, 2 * I, s.Ln2, s.Ln2B, G(o.FcW), C);                // d[gate; up] (2I, C)
             MatW(false, false, BT, C, 2 * I, a.DH1, 2 * I, o.FcW, C, a.DLn, C, false); // dln2 (BT, C)
             StepProfile.Mark(StepPhase.GemmBackward);
         }
-        if (_gpt2) Norms.LayerNormBackward(dres, G(o.Ln2W), G(o.Ln2B), a.DLn, s.Res2, W(o.Ln2W), s.Ln2Mean, s.Ln2Rstd, BT, C);
+        if (s.Res2B != null)
+        {
+            if (_gpt2) Norms.LayerNormBackward(dres, G(o.Ln2W), G(o.Ln2B), a.DLn, s.Res2B, W(o.Ln2W), s.Ln2Mean, s.Ln2Rstd, BT, C);
+            else Norms.RmsNormBackward(dres, G(o.Ln2W), a.DLn, s.Res2B, W(o.Ln2W), s.Ln2Rstd, BT, C);
+        }
+        else if (_gpt2) Norms.LayerNormBackward(dres, G(o.Ln2W), G(o.Ln2B), a.DLn, s.Res2, W(o.Ln2W), s.Ln2Mean, s.Ln2Rstd, BT, C);
         else Norms.RmsNormBackward(dres, G(o.Ln2W), a.DLn, s.Res2, W(o.Ln2W), s.Ln2Rstd, BT, C);
         StepProfile.Mark(StepPhase.Norms);
 
@@ -306,12 +365,12 @@ public sealed unsafe partial class TransformerModel
         if (_gpt2)
         {
             ModelKernels.ColSum(G(o.OB), dres, BT, C, C); StepProfile.Mark(StepPhase.Other);
-            Gemm.Run(true, false, C, C, BT, s.Att, C, dres, C, G(o.OW), C, true);      // dW (C, C) += attᵀ·dres
+            GradXtY(C, C, BT, s.Att, s.AttB, dres, C, G(o.OW), C);                    // dW (C, C) += attᵀ·dres
             MatW(false, true, BT, C, C, dres, C, o.OW, C, a.DAtt, C, false);   // datt (BT, C)
         }
         else
         {
-            Gemm.Run(true, false, C, C, BT, dres, C, s.Att, C, G(o.OW), C, true);      // dW (C, C) += dresᵀ·att
+            GradYtX(C, C, BT, dres, C, s.Att, s.AttB, G(o.OW), C);                    // dW (C, C) += dresᵀ·att
             MatW(false, false, BT, C, C, dres, C, o.OW, C, a.DAtt, C, false);  // datt (BT, C)
         }
         StepProfile.Mark(StepPhase.GemmBackward);
@@ -326,7 +385,9 @@ public sealed unsafe partial class TransformerModel
             q = s.Q; k = s.K; v = s.V; ldq = C; ldk = KV;
             dq = a.DQkv; dk = dq + (long)BT * C; dv = dk + (long)BT * KV;
         }
-        CausalAttention.Backward(dq, dk, dv, a.DAtt, q, ldq, k, ldk, v, ldk, s.Att, s.Lse, B, T, NH, NKV, HS, _slopes);
+        if (s.QkvB != null)
+            CausalAttention.Backward(dq, dk, dv, a.DAtt, s.QkvB, QW, s.QkvB + C, QW, s.QkvB + C + KV, QW, s.AttB, s.Lse, B, T, NH, NKV, HS, _slopes);
+        else CausalAttention.Backward(dq, dk, dv, a.DAtt, q, ldq, k, ldk, v, ldk, s.Att, s.Lse, B, T, NH, NKV, HS, _slopes);
         StepProfile.Mark(StepPhase.AttentionBackward);
         if (_ropeCos != null) // the inverse rotation, in place
         {
@@ -339,12 +400,12 @@ public sealed unsafe partial class TransformerModel
             if (_gpt2)
             {
                 ModelKernels.ColSum(G(o.QkvB), a.DQkv, BT, QW, QW); StepProfile.Mark(StepPhase.Other);
-                Gemm.Run(true, false, C, QW, BT, s.Ln1, C, a.DQkv, QW, G(o.QkvW), QW, true);  // dW (C, 3C)
+                GradXtY(C, QW, BT, s.Ln1, s.Ln1B, a.DQkv, QW, G(o.QkvW), QW);                // dW (C, 3C)
                 MatW(false, true, BT, C, QW, a.DQkv, QW, o.QkvW, QW, a.DLn, C, false); // dln1 (BT, C)
             }
             else
             {
-                Gemm.Run(true, false, QW, C, BT, a.DQkv, QW, s.Ln1, C, G(o.QW), C, true);     // d[q; k; v]_proj (C + 2KV, C)
+                GradYtX(QW, C, BT, a.DQkv, QW, s.Ln1, s.Ln1B, G(o.QW), C);                   // d[q; k; v]_proj (C + 2KV, C)
                 MatW(false, false, BT, C, QW, a.DQkv, QW, o.QW, C, a.DLn, C, false);   // dln1 (BT, C)
             }
             StepProfile.Mark(StepPhase.GemmBackward);
@@ -378,7 +439,12 @@ public sealed unsafe partial class TransformerModel
             }
             StepProfile.Mark(StepPhase.GemmBackward);
         }
-        if (_gpt2) Norms.LayerNormBackward(dres, G(o.Ln1W), G(o.Ln1B), a.DLn, x, W(o.Ln1W), s.Ln1Mean, s.Ln1Rstd, BT, C);
+        if (s.XB != null)
+        {
+            if (_gpt2) Norms.LayerNormBackward(dres, G(o.Ln1W), G(o.Ln1B), a.DLn, s.XB, W(o.Ln1W), s.Ln1Mean, s.Ln1Rstd, BT, C);
+            else Norms.RmsNormBackward(dres, G(o.Ln1W), a.DLn, s.XB, W(o.Ln1W), s.Ln1Rstd, BT, C);
+        }
+        else if (_gpt2) Norms.LayerNormBackward(dres, G(o.Ln1W), G(o.Ln1B), a.DLn, x, W(o.Ln1W), s.Ln1Mean, s.Ln1Rstd, BT, C);
         else Norms.RmsNormBackward(dres, G(o.Ln1W), a.DLn, x, W(o.Ln1W), s.Ln1Rstd, BT, C);
         StepProfile.Mark(StepPhase.Norms);
     }
@@ -388,10 +454,14 @@ public sealed unsafe partial class TransformerModel
         // fused path: Qkv (BT, C + 2KV); QK-norm path: QRaw, KRaw → Q, K (dense) and V (dense)
         public float* Ln1, Ln1Mean, Ln1Rstd, Qkv, QRaw, KRaw, QRstd, KRstd, Q, K, V, Att, Lse, Res2, Ln2, Ln2Mean, Ln2Rstd, H1, H2, Res3;
         public MoeActs Moe;
+        // bf16 activations: the saved copies backward reads (null otherwise); XB is the block input
+        public ushort* XB, Ln1B, QkvB, AttB, Res2B, Ln2B, H1B, H2B;
     }
 
     // Every buffer of a step, carved from one allocation sized for (B, T). With activation checkpointing all
-    // layers share one set of block activations and keep only their own output (Res3).
+    // layers share one set of block activations and keep only their own output (Res3). With bf16 activations
+    // the large f32 buffers are one shared working set, the residual stream alternates between two f32
+    // buffers, and each layer keeps its per-row statistics (f32) and bf16 copies of what backward reads.
     private sealed class Acts : IDisposable
     {
         public readonly int B, T, Chunk;
@@ -418,10 +488,12 @@ public sealed unsafe partial class TransformerModel
             long dh1 = moe ? -1 : Take(h1), dh2 = moe ? -1 : Take(BT * I);
             long dqn = qkn ? Take(BT * C) : -1, dkn = qkn ? Take(BT * KV) : -1;
             var moeScratch = moe ? MoeScratch.Plan(m, BT, Take) : default;
+            bool bf = m.SaveBf16;
             int sets = m._checkpoint ? 1 : m.L;
             const int Fields = 19;
             var per = new long[sets, Fields];
             var moeActs = new MoeActs[sets];
+            bool[] small = [false, true, true, false, false, false, true, true, false, false, false, false, true, false, false, true, true, false, false];
             for (int l = 0; l < sets; l++)
             {
                 long[] sz =
@@ -434,11 +506,19 @@ public sealed unsafe partial class TransformerModel
                     BT * C, BT, BT,                                     // Ln2, Ln2Mean, Ln2Rstd
                     moe ? 0 : h1, moe ? 0 : BT * I,                     // H1, H2
                 ];
-                for (int k = 0; k < sz.Length; k++) per[l, k] = sz[k] == 0 ? -1 : Take(sz[k]);
+                for (int k = 0; k < sz.Length; k++)
+                    per[l, k] = sz[k] == 0 ? -1 : bf && l > 0 && !small[k] ? per[0, k] : Take(sz[k]);
                 if (moe) moeActs[l] = MoeActs.Plan(m, BT, Take);
             }
             var res3 = new long[m.L];
-            for (int l = 0; l < m.L; l++) res3[l] = Take(BT * C);
+            for (int l = 0; l < m.L; l++) res3[l] = bf && l > 1 ? res3[l & 1] : Take(BT * C);
+            const int BfFields = 8; // XB, Ln1B, QkvB, AttB, Res2B, Ln2B, H1B, H2B
+            var bfOff = new long[bf ? m.L : 0, BfFields];
+            for (int l = 0; l < bfOff.GetLength(0); l++)
+            {
+                long[] sz = [BT * C, BT * C, BT * QW, BT * C, BT * C, BT * C, h1, BT * I];
+                for (int k = 0; k < BfFields; k++) bfOff[l, k] = Take((sz[k] + 1) / 2); // two bf16 per float slot
+            }
 
             Bytes = total * 4;
             _buf = new NativeBuffer(Bytes);
@@ -476,6 +556,13 @@ public sealed unsafe partial class TransformerModel
                     Res3 = p + res3[l],
                     Moe = moe ? moeActs[s].Bind(p) : default,
                 };
+                if (bf)
+                {
+                    ref var la = ref Layers[l];
+                    la.XB = (ushort*)(p + bfOff[l, 0]); la.Ln1B = (ushort*)(p + bfOff[l, 1]); la.QkvB = (ushort*)(p + bfOff[l, 2]);
+                    la.AttB = (ushort*)(p + bfOff[l, 3]); la.Res2B = (ushort*)(p + bfOff[l, 4]); la.Ln2B = (ushort*)(p + bfOff[l, 5]);
+                    la.H1B = (ushort*)(p + bfOff[l, 6]); la.H2B = (ushort*)(p + bfOff[l, 7]);
+                }
             }
         }
 

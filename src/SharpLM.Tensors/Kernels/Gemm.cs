@@ -1,6 +1,7 @@
 // General matrix multiply, f32, row-major: C[M,N] (= or +=) op(A)[M,K] · op(B)[K,N], where op is
 // identity or transpose — the layouts forward (A·Bᵀ for x·Wᵀ) and backward (A·B, Aᵀ·B) need — and a
-// variant whose B (the weight) is stored as bf16 and widened exactly while packing.
+// variant whose B (the weight) is stored as bf16 and widened exactly while packing, and one whose A (an
+// activation saved in bf16) is.
 // This file holds the public entry points, argument checks and the scalar twins: Reference (double
 // accumulation, the accuracy oracle) and FmaChain (the exact f32 FMA chain every fast path computes,
 // the bitwise oracle). The fast path is GemmDriver.cs (blocking, threads), GemmPack.cs and the
@@ -53,6 +54,31 @@ public static unsafe partial class Gemm
             RunBf16B(transA, transB, M, N, K, a, transA ? M : K, b, transB ? K : N, c, N, accumulate);
     }
 
+    /// <summary>
+    /// As <see cref="Run(bool,bool,int,int,int,float*,int,float*,int,float*,int,bool)"/> with A stored as
+    /// bfloat16 (raw ushort bits), widened exactly to f32 while packing; B and C are f32. The usual layout is
+    /// a weight gradient dW += Xᵀ·dY over activations X saved in bf16: <paramref name="transA"/> = true.
+    /// </summary>
+    public static void RunBf16A(bool transA, bool transB, int M, int N, int K,
+        ushort* A, int lda, float* B, int ldb, float* C, int ldc, bool accumulate)
+        => RunBf16AIsa(GemmDriver.Best, transA, transB, M, N, K, A, lda, B, ldb, C, ldc, accumulate);
+
+    /// <summary>Span overload of <see cref="RunBf16A(bool,bool,int,int,int,ushort*,int,float*,int,float*,int,bool)"/> for dense operands.</summary>
+    public static void RunBf16A(bool transA, bool transB, int M, int N, int K,
+        ReadOnlySpan<ushort> A, ReadOnlySpan<float> B, Span<float> C, bool accumulate = false)
+    {
+        CheckSizes(M, N, K, A.Length, B.Length, C.Length);
+        fixed (ushort* a = A) fixed (float* b = B) fixed (float* c = C)
+            RunBf16A(transA, transB, M, N, K, a, transA ? M : K, b, transB ? K : N, c, N, accumulate);
+    }
+
+    internal static void RunBf16AIsa(GemmIsa isa, bool transA, bool transB, int M, int N, int K,
+        ushort* A, int lda, float* B, int ldb, float* C, int ldc, bool accumulate)
+    {
+        CheckStrides(transA, transB, M, N, K, lda, ldb, ldc);
+        GemmDriver.RunBf16A(isa, transA, transB, M, N, K, A, lda, B, ldb, C, ldc, accumulate);
+    }
+
     internal static void RunIsa(GemmIsa isa, bool transA, bool transB, int M, int N, int K,
         float* A, int lda, float* B, int ldb, float* C, int ldc, bool accumulate)
     {
@@ -90,6 +116,16 @@ public static unsafe partial class Gemm
         var wide = new float[B.Length];
         for (int i = 0; i < wide.Length; i++) wide[i] = BFloat16.ToFloat(B[i]);
         Reference(transA, transB, M, N, K, A, wide, C, accumulate);
+    }
+
+    /// <summary>The scalar twin of <see cref="RunBf16A(bool,bool,int,int,int,ReadOnlySpan{ushort},ReadOnlySpan{float},Span{float},bool)"/>: widen A, accumulate in double.</summary>
+    public static void ReferenceBf16A(bool transA, bool transB, int M, int N, int K,
+        ReadOnlySpan<ushort> A, ReadOnlySpan<float> B, Span<float> C, bool accumulate = false)
+    {
+        CheckSizes(M, N, K, A.Length, B.Length, C.Length);
+        var wide = new float[A.Length];
+        for (int i = 0; i < wide.Length; i++) wide[i] = BFloat16.ToFloat(A[i]);
+        Reference(transA, transB, M, N, K, wide, B, C, accumulate);
     }
 
     /// <summary>

@@ -22,6 +22,8 @@
 // not depend on KC, MC, the task split, the thread count or the ISA (all kernels use fused
 // multiply-add). The scalar twin Gemm.FmaChain computes exactly this and the tests compare bitwise.
 //
+// A and B are each f32 or bf16 (TA, TE), widened exactly while packing, so a bf16 operand changes the
+// values read, never the arithmetic.
 // Not here: the micro-kernels (GemmKernel*.cs) and the packing routines (GemmPack.cs).
 using System.Runtime.CompilerServices;
 using SharpLM.Tensors.Threading;
@@ -89,14 +91,35 @@ internal static unsafe class GemmDriver
                 for (int i = 0; i < M; i++) new Span<float>(C + i * ldc, N).Clear();
             return;
         }
+        byte* a = (byte*)A;
         switch (isa, bf16)
         {
-            case (GemmIsa.Avx512, false): Run<Avx512Kernel, F32Elem>(transA, transB, M, N, K, A, lda, B, ldb, C, ldc, acc); break;
-            case (GemmIsa.Avx512, true): Run<Avx512Kernel, Bf16Elem>(transA, transB, M, N, K, A, lda, B, ldb, C, ldc, acc); break;
-            case (GemmIsa.Avx2, false): Run<Avx2Kernel, F32Elem>(transA, transB, M, N, K, A, lda, B, ldb, C, ldc, acc); break;
-            case (GemmIsa.Avx2, true): Run<Avx2Kernel, Bf16Elem>(transA, transB, M, N, K, A, lda, B, ldb, C, ldc, acc); break;
-            case (_, false): Run<PortableKernel, F32Elem>(transA, transB, M, N, K, A, lda, B, ldb, C, ldc, acc); break;
-            default: Run<PortableKernel, Bf16Elem>(transA, transB, M, N, K, A, lda, B, ldb, C, ldc, acc); break;
+            case (GemmIsa.Avx512, false): Run<Avx512Kernel, F32Elem, F32Elem>(transA, transB, M, N, K, a, lda, B, ldb, C, ldc, acc); break;
+            case (GemmIsa.Avx512, true): Run<Avx512Kernel, F32Elem, Bf16Elem>(transA, transB, M, N, K, a, lda, B, ldb, C, ldc, acc); break;
+            case (GemmIsa.Avx2, false): Run<Avx2Kernel, F32Elem, F32Elem>(transA, transB, M, N, K, a, lda, B, ldb, C, ldc, acc); break;
+            case (GemmIsa.Avx2, true): Run<Avx2Kernel, F32Elem, Bf16Elem>(transA, transB, M, N, K, a, lda, B, ldb, C, ldc, acc); break;
+            case (_, false): Run<PortableKernel, F32Elem, F32Elem>(transA, transB, M, N, K, a, lda, B, ldb, C, ldc, acc); break;
+            default: Run<PortableKernel, F32Elem, Bf16Elem>(transA, transB, M, N, K, a, lda, B, ldb, C, ldc, acc); break;
+        }
+    }
+
+    /// <summary>Dispatches on ISA for a bf16 A (ushort*, widened exactly while packing) and an f32 B.</summary>
+    public static void RunBf16A(GemmIsa isa, bool transA, bool transB, int M, int N, int K,
+        ushort* A, nint lda, float* B, nint ldb, float* C, nint ldc, bool acc)
+    {
+        if (M <= 0 || N <= 0) return;
+        if (K <= 0)
+        {
+            if (!acc)
+                for (int i = 0; i < M; i++) new Span<float>(C + i * ldc, N).Clear();
+            return;
+        }
+        byte* a = (byte*)A, b = (byte*)B;
+        switch (isa)
+        {
+            case GemmIsa.Avx512: Run<Avx512Kernel, Bf16Elem, F32Elem>(transA, transB, M, N, K, a, lda, b, ldb, C, ldc, acc); break;
+            case GemmIsa.Avx2: Run<Avx2Kernel, Bf16Elem, F32Elem>(transA, transB, M, N, K, a, lda, b, ldb, C, ldc, acc); break;
+            default: Run<PortableKernel, Bf16Elem, F32Elem>(transA, transB, M, N, K, a, lda, b, ldb, C, ldc, acc); break;
         }
     }
 
@@ -107,9 +130,9 @@ internal static unsafe class GemmDriver
     [ThreadStatic] private static NativeBuffer? _packB;
     [ThreadStatic] private static NativeBuffer? _sharedA;
 
-    private static void Run<TK, TE>(bool transA, bool transB, int M, int N, int K,
-        float* A, nint lda, byte* B, nint ldb, float* C, nint ldc, bool acc)
-        where TK : struct, IGemmKernel where TE : struct, IGemmElem
+    private static void Run<TK, TA, TE>(bool transA, bool transB, int M, int N, int K,
+        byte* A, nint lda, byte* B, nint ldb, float* C, nint ldc, bool acc)
+        where TK : struct, IGemmKernel where TA : struct, IGemmElem where TE : struct, IGemmElem
     {
         int MR = TK.MR, NR = TK.NR, KC = TK.KC;
         int threads = WorkerPool.Threads;
@@ -132,12 +155,12 @@ internal static unsafe class GemmDriver
             if (nChunks > 1 && aFloats <= SharedALimit)
             {
                 shared = Buffer(ref _sharedA, aFloats);
-                var pack = new PackA { TransA = transA, A = A, Lda = lda, PA = shared, M = M, K = K, MR = MR, KC = KC, MPanels = mPanels, Wide = TK.Wide };
+                var pack = new PackA<TA> { TransA = transA, A = A, Lda = lda, PA = shared, M = M, K = K, MR = MR, KC = KC, MPanels = mPanels, Wide = TK.Wide };
                 int slices = (K + KC - 1) / KC, items = slices * mPanels;
                 WorkerPool.For(items, Math.Max(1, items / (4 * threads)), ref pack);
             }
         }
-        var body = new Body<TK, TE>
+        var body = new Body<TK, TA, TE>
         {
             TransA = transA,
             TransB = transB,
@@ -173,13 +196,14 @@ internal static unsafe class GemmDriver
         return (float*)buf.Pointer;
     }
 
-    /// <summary>Item = (KC slice, MR panel) of the whole of A, packed where <see cref="Body{TK,TE}"/> expects it: slice s at s·KC·MPanels·MR, panel ip at ip·MR·kc within it.</summary>
-    private struct PackA : IParallelBody
+    /// <summary>Item = (KC slice, MR panel) of the whole of A, packed where <see cref="Body{TK,TA,TE}"/> expects it: slice s at s·KC·MPanels·MR, panel ip at ip·MR·kc within it.</summary>
+    private struct PackA<TA> : IParallelBody where TA : struct, IGemmElem
     {
         public bool TransA, Wide;
         public int M, K, MR, KC, MPanels;
         public nint Lda;
-        public float* A, PA;
+        public byte* A;
+        public float* PA;
 
         public readonly void Execute(int start, int end)
         {
@@ -188,19 +212,19 @@ internal static unsafe class GemmDriver
                 int s = item / MPanels, ip = item % MPanels;
                 int p0 = s * KC, kc = Math.Min(KC, K - p0), i = ip * MR, rows = Math.Min(MR, M - i);
                 float* dst = PA + (nint)p0 * MPanels * MR + (nint)ip * MR * kc;
-                if (TransA) GemmPack.Cols<F32Elem>((byte*)(A + p0 * Lda + i), Lda, rows, kc, dst, MR, Wide);
-                else GemmPack.Rows<F32Elem>((byte*)(A + i * Lda + p0), Lda, rows, kc, dst, MR, Wide);
+                if (TransA) GemmPack.Cols<TA>(A + (p0 * Lda + i) * TA.Size, Lda, rows, kc, dst, MR, Wide);
+                else GemmPack.Rows<TA>(A + (i * Lda + p0) * TA.Size, Lda, rows, kc, dst, MR, Wide);
             }
         }
     }
 
-    private struct Body<TK, TE> : IParallelBody where TK : struct, IGemmKernel where TE : struct, IGemmElem
+    private struct Body<TK, TA, TE> : IParallelBody where TK : struct, IGemmKernel where TA : struct, IGemmElem where TE : struct, IGemmElem
     {
         public bool TransA, TransB, Acc;
         public int M, N, K, MPanels, NPanels, MBlocks, NChunks;
         public nint Lda, Ldb, Ldc;
-        public float* A, C, SharedA;
-        public byte* B;
+        public float* C, SharedA;
+        public byte* A, B;
 
         public readonly void Execute(int start, int end)
         {
@@ -228,8 +252,8 @@ internal static unsafe class GemmDriver
                         {
                             int i = ip * MR, rows = Math.Min(MR, M - i);
                             float* dst = pa + (nint)(ip - ip0) * MR * kc;
-                            if (TransA) GemmPack.Cols<F32Elem>((byte*)(A + p0 * Lda + i), Lda, rows, kc, dst, MR, TK.Wide);
-                            else GemmPack.Rows<F32Elem>((byte*)(A + i * Lda + p0), Lda, rows, kc, dst, MR, TK.Wide);
+                            if (TransA) GemmPack.Cols<TA>(A + (p0 * Lda + i) * TA.Size, Lda, rows, kc, dst, MR, TK.Wide);
+                            else GemmPack.Rows<TA>(A + (i * Lda + p0) * TA.Size, Lda, rows, kc, dst, MR, TK.Wide);
                         }
                     }
                     for (int jp = jp0; jp < jp1; jp++)

@@ -4,7 +4,8 @@
 // into dinp, dweight, dbias. Parallel over rows; dweight/dbias are reduced per fixed chunk of rows into
 // scratch partials that are then summed in chunk order, so results do not depend on thread timing.
 // Each kernel has a scalar twin (…Reference) accumulating in double: the test oracle.
-// What it is not: a norm over other axes, or a bf16 kernel (callers widen first).
+// The backward kernels also read a bf16 saved input (mixed-precision training), widening it row by row.
+// What it is not: a norm over other axes, or a bf16 forward.
 using System.Runtime.Intrinsics;
 using SharpLM.Tensors.Threading;
 
@@ -66,9 +67,25 @@ public static unsafe class Norms
         WorkerPool.For(C, 256, ref red);
     }
 
+    /// <summary>
+    /// As <see cref="LayerNormBackward(float*, float*, float*, float*, float*, float*, float*, float*, int, int)"/>
+    /// with the saved input stored as bf16 (raw bits): each row is widened exactly into an f32 row scratch, then
+    /// the same arithmetic runs, so the result equals the f32 kernel on the widened input bit for bit.
+    /// </summary>
+    public static void LayerNormBackward(float* dinp, float* dweight, float* dbias, float* dout, ushort* inp, float* weight, float* mean, float* rstd, int BT, int C)
+    {
+        int grain = RowGrain;
+        int chunks = WorkerPool.ChunkCount(BT, grain);
+        float* partial = Scratch.Floats(0, (long)chunks * 2 * C);
+        var body = new LnBwd { Dinp = dinp, Dout = dout, InpB = inp, W = weight, Mean = mean, Rstd = rstd, C = C, Grain = grain, Partial = partial };
+        WorkerPool.For(BT, grain, ref body);
+        var red = new ReducePartials { Partial = partial, Chunks = chunks, Width = 2 * C, C = C, Dw = dweight, Db = dbias };
+        WorkerPool.For(C, 256, ref red);
+    }
+
     private struct LnBwd : IParallelBody
     {
-        public float* Dinp, Dout, Inp, W, Mean, Rstd, Partial; public int C, Grain;
+        public float* Dinp, Dout, Inp, W, Mean, Rstd, Partial; public ushort* InpB; public int C, Grain;
         public readonly void Execute(int start, int end)
         {
             for (int c0 = start; c0 < end; c0 += Grain) Chunk(c0, Math.Min(end, c0 + Grain));
@@ -79,9 +96,10 @@ public static unsafe class Norms
         {
             float* dw = Partial + (long)(start / Grain) * 2 * C, db = dw + C;
             new Span<float>(dw, 2 * C).Clear();
+            float* wide = stackalloc float[InpB != null ? C : 0];
             for (int r = start; r < end; r++)
             {
-                float* x = Inp + (long)r * C, g = Dout + (long)r * C, dx = Dinp + (long)r * C;
+                float* x = InpB != null ? Widen(InpB + (long)r * C, wide, C) : Inp + (long)r * C, g = Dout + (long)r * C, dx = Dinp + (long)r * C;
                 float m = Mean[r], s = Rstd[r];
                 // dnorm = w·g; need mean(dnorm) and mean(dnorm·norm)
                 float sumD = 0, sumDN = 0;
@@ -165,7 +183,7 @@ public static unsafe class Norms
         }
     }
 
-    /// <summary>Scalar twin of <see cref="LayerNormBackward"/> (double accumulation; accumulates like it).</summary>
+    /// <summary>Scalar twin of <see cref="LayerNormBackward(float*, float*, float*, float*, float*, float*, float*, float*, int, int)"/> (double accumulation; accumulates like it).</summary>
     public static void LayerNormBackwardReference(Span<float> dinp, Span<float> dweight, Span<float> dbias, ReadOnlySpan<float> dout, ReadOnlySpan<float> inp, ReadOnlySpan<float> weight, ReadOnlySpan<float> mean, ReadOnlySpan<float> rstd, int BT, int C)
     {
         var dw = new double[C]; var db = new double[C];
@@ -235,9 +253,31 @@ public static unsafe class Norms
         WorkerPool.For(C, 256, ref red);
     }
 
+    /// <summary>
+    /// As <see cref="RmsNormBackward(float*, float*, float*, float*, float*, float*, int, int)"/> with the saved
+    /// input stored as bf16 (raw bits), widened exactly row by row: equals the f32 kernel on the widened input.
+    /// </summary>
+    public static void RmsNormBackward(float* dinp, float* dweight, float* dout, ushort* inp, float* weight, float* rstd, int BT, int C)
+    {
+        int grain = RowGrain;
+        int chunks = WorkerPool.ChunkCount(BT, grain);
+        float* partial = Scratch.Floats(0, (long)chunks * C);
+        var body = new RmsBwd { Dinp = dinp, Dout = dout, InpB = inp, W = weight, Rstd = rstd, C = C, Grain = grain, Partial = partial };
+        WorkerPool.For(BT, grain, ref body);
+        var red = new ReducePartials { Partial = partial, Chunks = chunks, Width = C, C = C, Dw = dweight, Db = null };
+        WorkerPool.For(C, 256, ref red);
+    }
+
+    // Widens one bf16 row into dst (exact) and returns dst.
+    private static float* Widen(ushort* src, float* dst, int C)
+    {
+        BFloat16Convert.ToFloat(src, dst, C);
+        return dst;
+    }
+
     private struct RmsBwd : IParallelBody
     {
-        public float* Dinp, Dout, Inp, W, Rstd, Partial; public int C, Grain;
+        public float* Dinp, Dout, Inp, W, Rstd, Partial; public ushort* InpB; public int C, Grain;
         public readonly void Execute(int start, int end)
         {
             for (int c0 = start; c0 < end; c0 += Grain) Chunk(c0, Math.Min(end, c0 + Grain));
@@ -247,9 +287,10 @@ public static unsafe class Norms
         {
             float* dw = Partial + (long)(start / Grain) * C;
             new Span<float>(dw, C).Clear();
+            float* wide = stackalloc float[InpB != null ? C : 0];
             for (int r = start; r < end; r++)
             {
-                float* x = Inp + (long)r * C, g = Dout + (long)r * C, dx = Dinp + (long)r * C;
+                float* x = InpB != null ? Widen(InpB + (long)r * C, wide, C) : Inp + (long)r * C, g = Dout + (long)r * C, dx = Dinp + (long)r * C;
                 float s = Rstd[r];
                 float sumDN = 0;
                 int i = 0;
@@ -295,7 +336,7 @@ public static unsafe class Norms
         }
     }
 
-    /// <summary>Scalar twin of <see cref="RmsNormBackward"/> (double accumulation; accumulates like it).</summary>
+    /// <summary>Scalar twin of <see cref="RmsNormBackward(float*, float*, float*, float*, float*, float*, int, int)"/> (double accumulation; accumulates like it).</summary>
     public static void RmsNormBackwardReference(Span<float> dinp, Span<float> dweight, ReadOnlySpan<float> dout, ReadOnlySpan<float> inp, ReadOnlySpan<float> weight, ReadOnlySpan<float> rstd, int BT, int C)
     {
         var dw = new double[C];

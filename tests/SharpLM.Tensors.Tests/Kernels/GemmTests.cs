@@ -1,4 +1,4 @@
-// Tests of the f32 GEMM (Gemm.Run, Gemm.RunBf16B) against two independent scalar twins:
+// Tests of the f32 GEMM (Gemm.Run, Gemm.RunBf16B, Gemm.RunBf16A) against two independent scalar twins:
 //  - Gemm.FmaChain, the plain per-element fused-multiply-add chain over k. Every fast path (each ISA,
 //    any thread count, any blocking) must equal it bit for bit — this is the determinism contract.
 //  - Gemm.Reference, a double-precision triple loop. The f32 result must lie within the rigorous
@@ -211,6 +211,44 @@ public sealed unsafe class GemmTests
                         fixed (float* a = A) fixed (ushort* b = B) fixed (float* cp = c)
                             Gemm.RunBf16BIsa(isa, ta, tb, M, N, K, a, ta ? M : K, b, tb ? K : N, cp, N, acc);
                         AssertBitsEqual(chain, c, $"bf16 {isa} M={M} N={N} K={K} ta={ta} tb={tb} acc={acc}");
+                    }
+                }
+    }
+
+    [Theory]
+    [MemberData(nameof(Shapes))]
+    public void Bf16ActivationsMatchTheWidenedChainBitwiseAndTheReferenceWithinBound(int M, int N, int K)
+    {
+        foreach (bool ta in new[] { false, true })
+            foreach (bool tb in new[] { false, true })
+                foreach (bool acc in new[] { false, true })
+                {
+                    var Af = Rand((long)M * K, 41);
+                    var A = new ushort[Af.Length];
+                    var wide = new float[Af.Length];
+                    for (int i = 0; i < A.Length; i++) { A[i] = BFloat16.FromFloat(Af[i]); wide[i] = BFloat16.ToFloat(A[i]); }
+                    var B = Rand((long)K * N, 42);
+                    var c0 = Rand((long)M * N, 43);
+                    var chain = (float[])c0.Clone();
+                    Gemm.FmaChain(ta, tb, M, N, K, wide, ta ? M : K, B, tb ? K : N, chain, N, acc);
+
+                    var refc = (float[])c0.Clone();
+                    Gemm.ReferenceBf16A(ta, tb, M, N, K, A, B, refc, acc);
+                    var refw = (float[])c0.Clone();
+                    Gemm.Reference(ta, tb, M, N, K, wide, B, refw, acc);
+                    AssertBitsEqual(refw, refc, "ReferenceBf16A is Reference on widened A");
+                    AssertWithinBound(ta, tb, M, N, K, wide, B, c0, chain, acc);
+
+                    var pub = (float[])c0.Clone();
+                    Gemm.RunBf16A(ta, tb, M, N, K, A, B, pub, acc);
+                    AssertBitsEqual(chain, pub, $"bf16 A public M={M} N={N} K={K} ta={ta} tb={tb} acc={acc}");
+                    foreach (var isa in Isas)
+                    {
+                        if (!GemmDriver.Supported(isa)) continue;
+                        var c = (float[])c0.Clone();
+                        fixed (ushort* a = A) fixed (float* b = B) fixed (float* cp = c)
+                            Gemm.RunBf16AIsa(isa, ta, tb, M, N, K, a, ta ? M : K, b, tb ? K : N, cp, N, acc);
+                        AssertBitsEqual(chain, c, $"bf16 A {isa} M={M} N={N} K={K} ta={ta} tb={tb} acc={acc}");
                     }
                 }
     }

@@ -108,4 +108,38 @@ public sealed unsafe class NormTests
         Assert.Equal(one, two);
         Assert.Equal(one, four);
     }
+
+    // bf16 saved inputs: the backward widens each row exactly and runs the f32 arithmetic, so it must equal the
+    // f32 kernel given the widened input, bit for bit (and so inherit that kernel's tests against the oracles).
+    [Theory, MemberData(nameof(Shapes))]
+    public void Bf16InputBackwardEqualsTheF32KernelOnTheWidenedInput(int BT, int C)
+    {
+        var x = Randn(BT * C, 51, 2f); for (int i = 0; i < x.Length; i++) x[i] += 0.5f;
+        var xb = new ushort[x.Length]; var xw = new float[x.Length];
+        for (int i = 0; i < x.Length; i++) { xb[i] = BFloat16.FromFloat(x[i]); xw[i] = BFloat16.ToFloat(xb[i]); }
+        var w = Randn(C, 52); var b = Randn(C, 53); var g = Randn(BT * C, 54);
+        var o = new float[BT * C]; var m = new float[BT]; var r = new float[BT];
+        foreach (bool rms in new[] { false, true })
+        {
+            var want = Randn(BT * C + 2 * C, 55); var got = (float[])want.Clone(); // nonzero: both accumulate
+            fixed (float* po = o, pm = m, pr = r, px = x, pxw = xw, pw = w, pb = b, pg = g, pwant = want, pgot = got)
+            fixed (ushort* pxb = xb)
+            {
+                if (rms)
+                {
+                    Norms.RmsNormForward(po, pr, px, pw, BT, C);
+                    Norms.RmsNormBackward(pwant, pwant + BT * C, pg, pxw, pw, pr, BT, C);
+                    Norms.RmsNormBackward(pgot, pgot + BT * C, pg, pxb, pw, pr, BT, C);
+                }
+                else
+                {
+                    Norms.LayerNormForward(po, pm, pr, px, pw, pb, BT, C);
+                    Norms.LayerNormBackward(pwant, pwant + BT * C, pwant + BT * C + C, pg, pxw, pw, pm, pr, BT, C);
+                    Norms.LayerNormBackward(pgot, pgot + BT * C, pgot + BT * C + C, pg, pxb, pw, pm, pr, BT, C);
+                }
+            }
+            for (int i = 0; i < want.Length; i++)
+                Assert.True(BitConverter.SingleToInt32Bits(want[i]) == BitConverter.SingleToInt32Bits(got[i]), $"rms={rms} element {i}: {got[i]:R} != {want[i]:R}");
+        }
+    }
 }
