@@ -31,6 +31,16 @@ internal static class ModelFactory
         if (bf16 || checkpointActivations)
             throw new UserFacingException($"{model.GetType().Name} has no {(bf16 ? "bf16" : "activation checkpointing")} mode");
     }
+
+    /// <summary>As <see cref="SetExecutionModes(ILanguageModel, bool, bool)"/>, also saving activations for backward as bf16.</summary>
+    public static void SetExecutionModes(ILanguageModel model, bool bf16, bool checkpointActivations, bool bf16Activations)
+    {
+        SetExecutionModes(model, bf16, checkpointActivations);
+        if (!bf16Activations) return;
+        if (model is not TransformerModel t) throw new UserFacingException($"{model.GetType().Name} has no bf16 activation mode");
+        try { t.Bf16Activations = true; }
+        catch (NotSupportedException e) { throw new UserFacingException($"--bf16-activations: {e.Message}"); }
+    }
 }
 
 internal static class TrainCommands
@@ -72,12 +82,14 @@ internal static class TrainCommands
         var align = new Option<bool?>("--align-docs") { Description = "Start every row at a document start (or a multiple of --seq inside one)." };
         var bf16 = new Option<bool?>("--bf16") { Description = "bf16 weight copies for the GEMMs (f32 master weights, activations and accumulation)." };
         var ckptActs = new Option<bool?>("--checkpoint-activations") { Description = "Recompute each block's activations in backward (less memory, about one more forward)." };
+        var bf16Acts = new Option<bool?>("--bf16-activations") { Description = "Save the activations backward reads as bf16 (f32 arithmetic, residual stream and master weights; about half the activation memory). Combines with --bf16." };
         var threads = BenchCommands.ThreadsOption();
         var resume = new Option<bool>("--resume") { Description = "Continue from the newest checkpoint in --out with the settings of its run.json." };
         var plain = new Option<bool>("--no-progress") { Description = "Plain log lines instead of the live progress bar." };
         foreach (var o in new Option[] { data, output, preset, depth, style, config, tokenizer, batchTokens, micro, seq, lr, minLr, warmup, schedule, decayFrac,
                                          steps, minutes, wd, beta1, beta2, clip, evalEvery, evalBatches, sampleEvery, sampleTokens, saveEvery, keep, seed, maxBad, align, bf16, ckptActs, threads, resume, plain })
             cmd.Options.Add(o);
+        cmd.Options.Add(bf16Acts);
 
         cmd.SetAction(pr => CliErrors.Run(() =>
         {
@@ -124,6 +136,7 @@ internal static class TrainCommands
                 AlignToDocuments = pr.GetValue(align) ?? baseOpts.AlignToDocuments,
                 Bf16 = pr.GetValue(bf16) ?? baseOpts.Bf16,
                 CheckpointActivations = pr.GetValue(ckptActs) ?? baseOpts.CheckpointActivations,
+                Bf16Activations = pr.GetValue(bf16Acts) ?? baseOpts.Bf16Activations,
             };
             var s = new RunSettings
             {
@@ -174,7 +187,8 @@ internal static class TrainCommands
             ILanguageModel Factory(ModelConfig c, ulong seed)
             {
                 var m = ModelFactory.Create(c, seed);
-                if (s.Train.Bf16 || s.Train.CheckpointActivations) ModelFactory.SetExecutionModes(m, s.Train.Bf16, s.Train.CheckpointActivations);
+                if (s.Train.Bf16 || s.Train.CheckpointActivations || s.Train.Bf16Activations)
+                    ModelFactory.SetExecutionModes(m, s.Train.Bf16, s.Train.CheckpointActivations, s.Train.Bf16Activations);
                 return m;
             }
             void Message(string m) => AnsiConsole.MarkupLine(m.StartsWith("warning", StringComparison.Ordinal) || m.StartsWith("error", StringComparison.Ordinal)

@@ -67,6 +67,8 @@ public sealed record TrainOptions
     public bool Bf16 { get; init; }
     /// <summary>Execution mode asked of the model: recompute block activations in backward.</summary>
     public bool CheckpointActivations { get; init; }
+    /// <summary>Execution mode asked of the model: save the activations backward reads as bf16 (f32 arithmetic).</summary>
+    public bool Bf16Activations { get; init; }
 
     /// <summary>The floor actually used.</summary>
     public double EffectiveMinLr => MinLr < 0 ? Lr / 10 : MinLr;
@@ -134,6 +136,7 @@ public sealed record TrainOptions
         w.WriteBoolean("align_to_documents", AlignToDocuments);
         w.WriteBoolean("bf16", Bf16);
         w.WriteBoolean("checkpoint_activations", CheckpointActivations);
+        w.WriteBoolean("bf16_activations", Bf16Activations);
     }
 
     /// <summary>Reads options written by <see cref="WriteTo"/>; <paramref name="source"/> names the file in errors.</summary>
@@ -171,6 +174,7 @@ public sealed record TrainOptions
             AlignToDocuments = o.TryGetProperty("align_to_documents", out var a) && a.ValueKind == JsonValueKind.True,
             Bf16 = o.TryGetProperty("bf16", out var bf) && bf.ValueKind == JsonValueKind.True,
             CheckpointActivations = o.TryGetProperty("checkpoint_activations", out var ca) && ca.ValueKind == JsonValueKind.True,
+            Bf16Activations = o.TryGetProperty("bf16_activations", out var ba) && ba.ValueKind == JsonValueKind.True,
         };
     }
 

@@ -132,7 +132,9 @@ public sealed class TrainerTests : IDisposable
     [Theory]
     [InlineData(ModelStyle.Gpt2)]
     [InlineData(ModelStyle.Llama)]
-    public void TheTransformerResumesBitForBitToo(ModelStyle style)
+    [InlineData(ModelStyle.Gpt2, true)]
+    [InlineData(ModelStyle.Llama, true)]
+    public void TheTransformerResumesBitForBitToo(ModelStyle style, bool bf16Activations = false)
     {
         // The real model (parallel kernels): an interrupted and resumed run equals the uninterrupted one.
         var cfg = new ModelConfig
@@ -150,10 +152,10 @@ public sealed class TrainerTests : IDisposable
         }.Validate();
         string cfgFile = Path.Combine(_root, $"tf-{style}.json");
         ModelConfigJson.Write(cfgFile, cfg);
-        static ILanguageModel Tf(ModelConfig c, ulong seed) => new TransformerModel(c, seed);
-        var o = Opts(8) with { Lr = 3e-3, MinLr = 3e-4, EvalEvery = 4, SampleEvery = 4, SaveEvery = 4 };
-        var a = Settings($"tf-a-{style}", o) with { ConfigFile = cfgFile };
-        var b = Settings($"tf-b-{style}", o) with { ConfigFile = cfgFile };
+        ILanguageModel Tf(ModelConfig c, ulong seed) => new TransformerModel(c, seed) { Bf16Activations = bf16Activations };
+        var o = Opts(8) with { Lr = 3e-3, MinLr = 3e-4, EvalEvery = 4, SampleEvery = 4, SaveEvery = 4, Bf16Activations = bf16Activations };
+        var a = Settings($"tf-a-{style}-{bf16Activations}", o) with { ConfigFile = cfgFile };
+        var b = Settings($"tf-b-{style}-{bf16Activations}", o) with { ConfigFile = cfgFile };
         var ra = TrainRun.Execute(a, resume: false, Tf);
         using var cts = new CancellationTokenSource();
         TrainRun.Execute(b, resume: false, Tf, onStep: st => { if (st.Step == 3) cts.Cancel(); }, cancel: cts.Token);
@@ -263,7 +265,7 @@ public sealed class TrainerTests : IDisposable
     [Fact]
     public void RunFileRecordsEverySettingAndReadsBack()
     {
-        var o = Opts(30) with { Schedule = ScheduleKind.Wsd, DecayFraction = 0.25, Seed = ulong.MaxValue - 3, AlignToDocuments = true, Minutes = 1.5, Bf16 = true };
+        var o = Opts(30) with { Schedule = ScheduleKind.Wsd, DecayFraction = 0.25, Seed = ulong.MaxValue - 3, AlignToDocuments = true, Minutes = 1.5, Bf16 = true, Bf16Activations = true };
         var s = Settings("runfile", o);
         string path = Path.Combine(_root, "run.json");
         TrainRun.WriteRunFile(path, s, TinyLm.ConfigFor(V, C), tokenizer: null, resumedFromStep: 10);
