@@ -8,7 +8,11 @@
 // the same invocation, polls its peak RSS, and prints our ÷ its ratios. The peer's shapes are fixed per
 // config, so --vs-torch needs ours to match one: a = --preset gpt2-124m --batch 4 --seq 64;
 // b = --depth 6 --vocab 4096 --batch 16 --seq 256 (--context 256 makes the position table match too).
-// Main line: value tokens/s, unit "tokens/s", baseline the torch peer.
+// Main line: value tokens/s, unit "tokens/s", baseline the torch peer. A row `…_activations` gives the bytes
+// the model holds for activations (TransformerModel.ActivationBytes). With --compare-modes the same shapes run
+// once per memory mode — f32, --bf16-activations, --checkpoint-activations — each in its own child process (so
+// each has its own peak resident set), and rows give s/step, activation MiB and peak RSS per mode with the f32
+// run as baseline.
 using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
@@ -37,10 +41,14 @@ internal static class TrainBench
         var steps = new Option<int>("--steps") { Description = "Timed steps (after 2 warmup steps); the median is reported.", DefaultValueFactory = _ => 10 };
         var bf16 = new Option<bool>("--bf16") { Description = "bf16 weight copies and activations for the GEMMs (f32 master weights); the peer uses bf16 autocast." };
         var ckpt = new Option<bool>("--checkpoint-activations") { Description = "Recompute each block's activations in backward (less memory, more FLOPs)." };
+        var bf16Acts = new Option<bool>("--bf16-activations") { Description = "Save the activations backward reads as bf16 (f32 arithmetic and master weights)." };
+        var compare = new Option<bool>("--compare-modes") { Description = "Run f32, --bf16-activations and --checkpoint-activations each in a child process and report s/step, activation memory and peak RSS against f32." };
         var vsTorch = new Option<bool>("--vs-torch") { Description = "Also run the PyTorch peer (gpt_bench.py) on the same shapes and threads and print ratios." };
         var json = BenchCommands.JsonOption();
         var threads = BenchCommands.ThreadsOption();
         foreach (var o in new Option[] { preset, depth, style, vocab, context, batch, seq, steps, bf16, ckpt, vsTorch, json, threads }) cmd.Options.Add(o);
+        cmd.Options.Add(bf16Acts);
+        cmd.Options.Add(compare);
         cmd.SetAction(pr => CliErrors.Run(() =>
         {
             int t = pr.GetValue(threads);
@@ -75,7 +83,14 @@ internal static class TrainBench
             if (pr.GetValue(vsTorch))
                 peerConfig = PeerConfigFor(cfg, B, T) ?? throw new UserFacingException(
                     "--vs-torch needs the peer's shapes: config a = --preset gpt2-124m --batch 4 --seq 64; config b = --depth 6 --vocab 4096 --batch 16 --seq 256");
-            Run(new BenchReport(pr.GetValue(json)), cfg, name, B, T, n, pr.GetValue(bf16), pr.GetValue(ckpt), peerConfig);
+            if (pr.GetValue(compare))
+            {
+                if (pr.GetValue(ckpt) || pr.GetValue(bf16Acts) || peerConfig != null)
+                    throw new UserFacingException("--compare-modes runs the modes itself: leave out --checkpoint-activations, --bf16-activations and --vs-torch");
+                CompareModes(new BenchReport(pr.GetValue(json)), $"{name}_B{B}_T{T}{(pr.GetValue(bf16) ? "_bf16" : "")}", WorkerPool.Threads);
+                return 0;
+            }
+            Run(new BenchReport(pr.GetValue(json)), cfg, name, B, T, n, pr.GetValue(bf16), pr.GetValue(ckpt), peerConfig, pr.GetValue(bf16Acts));
             return 0;
         }));
         return cmd;
@@ -90,11 +105,11 @@ internal static class TrainBench
         return null;
     }
 
-    private static void Run(BenchReport report, ModelConfig cfg, string name, int B, int T, int steps, bool bf16, bool ckptActs, string? peerConfig)
+    private static void Run(BenchReport report, ModelConfig cfg, string name, int B, int T, int steps, bool bf16, bool ckptActs, string? peerConfig, bool bf16Acts = false)
     {
         int threads = WorkerPool.Threads;
         double peak = MachinePeak.FmaGflops(threads);
-        string caseName = $"{name}_B{B}_T{T}{(bf16 ? "_bf16" : "")}{(ckptActs ? "_ckpt" : "")}";
+        string caseName = $"{name}_B{B}_T{T}{(bf16 ? "_bf16" : "")}{(ckptActs ? "_ckpt" : "")}{(bf16Acts ? "_bf16act" : "")}";
 
         var tokens = new int[steps + 2][];
         var rng = new Random(1337);
@@ -106,11 +121,11 @@ internal static class TrainBench
 
         var times = new double[steps];
         var optTimes = new double[steps];
-        long allocated;
+        long allocated, actBytes;
         double loss0, lossN;
         using (var model = ModelFactory.Create(cfg, 1337))
         {
-            ModelFactory.SetExecutionModes(model, bf16, ckptActs);
+            ModelFactory.SetExecutionModes(model, bf16, ckptActs, bf16Acts);
             using var opt = new AdamWOptimizer(model.Parameters, new AdamWSettings(0.9, 0.95, 1e-8, 0.1));
             opt.ZeroGrad();
             double optSeconds = 0;
@@ -135,6 +150,7 @@ internal static class TrainBench
                 optTimes[i] = optSeconds;
             }
             allocated = (GC.GetAllocatedBytesForCurrentThread() - a0) / steps;
+            actBytes = model is TransformerModel tm ? tm.ActivationBytes : 0;
         }
         long rssBytes = PeakRss(Environment.ProcessId);
         long gcHeap = GC.GetGCMemoryInfo().HeapSizeBytes;
@@ -159,7 +175,67 @@ internal static class TrainBench
         report.Add(new BenchRow("train", caseName + "_peak_rss", threads, rssBytes / 1048576.0, "MiB", peer?.PeakRssBytes > 0 ? peerName + "_peak_rss" : null,
             peer?.PeakRssBytes > 0 ? peer.PeakRssBytes / 1048576.0 : null,
             $"managed heap {ci(gcHeap / 1048576.0, "F1")} MiB, allocated per step {allocated} B; ratio < 1 = less memory than the peer"));
+        report.Add(new BenchRow("train", caseName + "_activations", threads, actBytes / 1048576.0, "MiB", null, null,
+            "activation buffers held by the model for (B, T): saved activations, working set, gradient scratch"));
         report.Flush($"bench train: {caseName}, {threads} thread(s)");
+    }
+
+    // Re-runs this command once per memory mode in a child process (--json), and reports each mode's s/step,
+    // activation MiB and peak RSS with the f32 child as baseline (ratio < 1: faster / smaller).
+    private static void CompareModes(BenchReport report, string caseName, int threads)
+    {
+        string[] argv = Environment.GetCommandLineArgs();
+        string host = Environment.ProcessPath ?? throw new UserFacingException("--compare-modes: cannot find the running executable");
+        bool viaDotnet = Path.GetFileNameWithoutExtension(host).Equals("dotnet", StringComparison.OrdinalIgnoreCase);
+        var args = new List<string>();
+        if (viaDotnet) args.Add(argv[0]);
+        for (int i = 1; i < argv.Length; i++)
+        {
+            if (argv[i] is "--compare-modes" or "--json") continue;
+            if (argv[i] == "--threads") { i++; continue; }
+            args.Add(argv[i]);
+        }
+        args.Add("--json");
+        args.Add("--threads"); args.Add(threads.ToString(CultureInfo.InvariantCulture));
+        (string Mode, string? Flag)[] modes = [("f32", null), ("bf16act", "--bf16-activations"), ("ckpt", "--checkpoint-activations")];
+        var results = new Dictionary<string, (double Step, double Tps, double Act, double Rss)>();
+        foreach (var (mode, flag) in modes)
+        {
+            var psi = new ProcessStartInfo(host) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+            foreach (var a in args) psi.ArgumentList.Add(a);
+            if (flag != null) psi.ArgumentList.Add(flag);
+            using var proc = Process.Start(psi) ?? throw new UserFacingException($"--compare-modes: could not start {host}");
+            var err = proc.StandardError.ReadToEndAsync();
+            string outText = proc.StandardOutput.ReadToEnd();
+            proc.WaitForExit();
+            if (proc.ExitCode != 0) throw new UserFacingException($"--compare-modes: the {mode} run failed with exit code {proc.ExitCode}: {Tail(err.Result + outText)}");
+            double step = double.NaN, tps = double.NaN, act = double.NaN, rss = double.NaN;
+            foreach (var line in outText.Split('\n', StringSplitOptions.RemoveEmptyEntries))
+            {
+                if (!line.TrimStart().StartsWith('{')) continue;
+                using var doc = JsonDocument.Parse(line);
+                var r = doc.RootElement;
+                string c = r.GetProperty("case").GetString() ?? "";
+                double v = r.GetProperty("value").GetDouble();
+                if (c.EndsWith("_step", StringComparison.Ordinal)) step = v;
+                else if (c.EndsWith("_activations", StringComparison.Ordinal)) act = v;
+                else if (c.EndsWith("_peak_rss", StringComparison.Ordinal)) rss = v;
+                else if (r.GetProperty("unit").GetString() == "tokens/s") tps = v;
+            }
+            if (double.IsNaN(step) || double.IsNaN(act) || double.IsNaN(rss)) throw new UserFacingException($"--compare-modes: the {mode} run printed no step/activation/RSS rows: {Tail(outText)}");
+            results[mode] = (step, tps, act, rss);
+        }
+        var f = results["f32"];
+        foreach (var (mode, _) in modes)
+        {
+            var r = results[mode];
+            bool baseRow = mode == "f32";
+            string? b = baseRow ? null : "f32";
+            report.Add(new BenchRow("train", $"{caseName}_{mode}_step", threads, r.Step, "s/step", b, baseRow ? null : f.Step, $"{r.Tps.ToString("F0", CultureInfo.InvariantCulture)} tokens/s; ratio < 1 = faster than f32"));
+            report.Add(new BenchRow("train", $"{caseName}_{mode}_activations", threads, r.Act, "MiB", b, baseRow ? null : f.Act, "activation buffers (TransformerModel.ActivationBytes)"));
+            report.Add(new BenchRow("train", $"{caseName}_{mode}_peak_rss", threads, r.Rss, "MiB", b, baseRow ? null : f.Rss, "peak resident set of the child process (VmHWM)"));
+        }
+        report.Flush($"bench train --compare-modes: {caseName}, {threads} thread(s), one child process per mode");
     }
 
     private sealed record PeerResult(double MedianSeconds, double TokensPerSecond, long PeakRssBytes, string Version, string StatsOver);
