@@ -156,16 +156,25 @@ internal static unsafe class ModelKernels
         WorkerPool.For(rows, Math.Max(1, 8192 / Math.Max(1, n)), ref body);
     }
 
+    /// <summary>As <see cref="GeluForward(float*, float*, int, int, int)"/> with x stored as bf16 (row stride ld), widened exactly row by row.</summary>
+    public static void GeluForward(float* y, ushort* x, int rows, int n, int ld)
+    {
+        var body = new GeluFwdBody { Y = y, XB = x, N = n, Ld = ld };
+        WorkerPool.For(rows, Math.Max(1, 8192 / Math.Max(1, n)), ref body);
+    }
+
     private struct GeluFwdBody : IParallelBody
     {
-        public float* Y, X; public int N, Ld;
+        public float* Y, X; public ushort* XB; public int N, Ld;
         public readonly void Execute(int start, int end)
         {
             const float K = 0.7978845608028654f, Cc = 0.044715f;
             var k2 = Vector512.Create(2f * K); var c = Vector512.Create(Cc); var one = Vector512<float>.One;
+            float* wide = stackalloc float[XB != null ? N : 0];
             for (int r = start; r < end; r++)
             {
                 float* x = X + (long)r * Ld, y = Y + (long)r * Ld;
+                if (XB != null) { BFloat16Convert.ToFloat(XB + (long)r * Ld, wide, N); x = wide; }
                 int i = 0;
                 for (; i + 16 <= N; i += 16)
                 {
@@ -226,6 +235,13 @@ internal static unsafe class ModelKernels
     public static void SwiGluForward(float* h, float* gu, int rows, int I)
     {
         var body = new SwiGluBody { H = h, Gu = gu, I = I, Backward = false };
+        WorkerPool.For(rows, Math.Max(1, 4096 / Math.Max(1, I)), ref body);
+    }
+
+    /// <summary>As <see cref="SwiGluForward(float*, float*, int, int)"/> with gu stored as bf16, widened exactly row by row.</summary>
+    public static void SwiGluForward(float* h, ushort* gu, int rows, int I)
+    {
+        var body = new SwiGluBody { H = h, GuB = gu, I = I, Backward = false };
         WorkerPool.For(rows, Math.Max(1, 4096 / Math.Max(1, I)), ref body);
     }
 

@@ -296,7 +296,6 @@ public sealed unsafe partial class TransformerModel
             ModelKernels.ToBf16(a.Res2, a.Res2B, (long)BT * C);
             ModelKernels.ToBf16(a.Ln2, a.Ln2B, (long)BT * C);
             ModelKernels.ToBf16(a.H1, a.H1B, BT * h1);
-            ModelKernels.ToBf16(a.H2, a.H2B, (long)BT * I);
             StepProfile.Mark(StepPhase.Other);
         }
     }
@@ -329,7 +328,8 @@ public sealed unsafe partial class TransformerModel
         else if (_gpt2)
         {
             ModelKernels.ColSum(G(o.DownB), dres, BT, C, C); StepProfile.Mark(StepPhase.Other);
-            GradXtY(I, C, BT, s.H2, s.H2B, dres, C, G(o.DownW), C);                   // dW (I, C) += h2ᵀ·dres
+            if (s.H1B != null) ModelKernels.GeluForward(s.H2, s.H1B, BT, I, I);      // h2 recomputed (s.H2 is a.DH2's memory)
+            GradXtY(I, C, BT, s.H2, null, dres, C, G(o.DownW), C);                    // dW (I, C) += h2ᵀ·dres
             MatW(false, true, BT, I, C, dres, C, o.DownW, C, a.DH2, I, false); // dh2 (BT, I)
             StepProfile.Mark(StepPhase.GemmBackward);
             if (s.H1B != null) ModelKernels.GeluBackward(a.DH1, s.H1B, a.DH2, BT, I, I);
@@ -342,7 +342,8 @@ public sealed unsafe partial class TransformerModel
         }
         else
         {
-            GradYtX(C, I, BT, dres, C, s.H2, s.H2B, G(o.DownW), I);                   // dW (C, I) += dresᵀ·h
+            if (s.H1B != null) ModelKernels.SwiGluForward(s.H2, s.H1B, BT, I);       // h recomputed (s.H2 is a.DH2's memory)
+            GradYtX(C, I, BT, dres, C, s.H2, null, G(o.DownW), I);                    // dW (C, I) += dresᵀ·h
             MatW(false, false, BT, I, C, dres, C, o.DownW, I, a.DH2, I, false); // dh (BT, I)
             StepProfile.Mark(StepPhase.GemmBackward);
             if (s.H1B != null) ModelKernels.SwiGluBackward(a.DH1, s.H1B, a.DH2, BT, I); // d(gate|up) (BT, 2I)
@@ -455,13 +456,15 @@ public sealed unsafe partial class TransformerModel
         public float* Ln1, Ln1Mean, Ln1Rstd, Qkv, QRaw, KRaw, QRstd, KRstd, Q, K, V, Att, Lse, Res2, Ln2, Ln2Mean, Ln2Rstd, H1, H2, Res3;
         public MoeActs Moe;
         // bf16 activations: the saved copies backward reads (null otherwise); XB is the block input
-        public ushort* XB, Ln1B, QkvB, AttB, Res2B, Ln2B, H1B, H2B;
+        // (the MLP output H2 is recomputed from H1B in backward, into the working set)
+        public ushort* XB, Ln1B, QkvB, AttB, Res2B, Ln2B, H1B;
     }
 
     // Every buffer of a step, carved from one allocation sized for (B, T). With activation checkpointing all
     // layers share one set of block activations and keep only their own output (Res3). With bf16 activations
     // the large f32 buffers are one shared working set, the residual stream alternates between two f32
-    // buffers, and each layer keeps its per-row statistics (f32) and bf16 copies of what backward reads.
+    // buffers, and each layer keeps its per-row statistics (f32) and bf16 copies of what backward reads; the
+    // backward's gradient scratch for q/k/v, attention output and MLP hidden reuses the idle working set.
     private sealed class Acts : IDisposable
     {
         public readonly int B, T, Chunk;
@@ -483,12 +486,12 @@ public sealed unsafe partial class TransformerModel
             long Take(long n) { long off = total; total += (n + 15) & ~15L; return off; } // 64-byte aligned pieces
             long inputs = Take(BT), targets = Take(BT), x0 = Take(BT * C), lnf = Take(BT * C), lnfMean = Take(BT), lnfRstd = Take(BT);
             long logits = Take(Chunk * (long)m.V), rowLoss = Take(Chunk);
-            long dres = Take(BT * C), dln = Take(BT * C), dqkv = Take(BT * QW), datt = Take(BT * C);
+            bool bf = m.SaveBf16; // then dqkv, datt, dh1, dh2 reuse the working set's qkv, att, h1, h2 (idle in backward)
+            long dres = Take(BT * C), dln = Take(BT * C), dqkv = bf ? -1 : Take(BT * QW), datt = bf ? -1 : Take(BT * C);
             bool moe = m._experts > 0, qkn = m._cfg.QkNorm;
-            long dh1 = moe ? -1 : Take(h1), dh2 = moe ? -1 : Take(BT * I);
+            long dh1 = moe || bf ? -1 : Take(h1), dh2 = moe || bf ? -1 : Take(BT * I);
             long dqn = qkn ? Take(BT * C) : -1, dkn = qkn ? Take(BT * KV) : -1;
             var moeScratch = moe ? MoeScratch.Plan(m, BT, Take) : default;
-            bool bf = m.SaveBf16;
             int sets = m._checkpoint ? 1 : m.L;
             const int Fields = 19;
             var per = new long[sets, Fields];
@@ -512,11 +515,12 @@ public sealed unsafe partial class TransformerModel
             }
             var res3 = new long[m.L];
             for (int l = 0; l < m.L; l++) res3[l] = bf && l > 1 ? res3[l & 1] : Take(BT * C);
-            const int BfFields = 8; // XB, Ln1B, QkvB, AttB, Res2B, Ln2B, H1B, H2B
+            if (bf) { dqkv = per[0, 3]; datt = per[0, 11]; dh1 = per[0, 17]; dh2 = per[0, 18]; }
+            const int BfFields = 7; // XB, Ln1B, QkvB, AttB, Res2B, Ln2B, H1B (H2 is recomputed from H1B)
             var bfOff = new long[bf ? m.L : 0, BfFields];
             for (int l = 0; l < bfOff.GetLength(0); l++)
             {
-                long[] sz = [BT * C, BT * C, BT * QW, BT * C, BT * C, BT * C, h1, BT * I];
+                long[] sz = [BT * C, BT * C, BT * QW, BT * C, BT * C, BT * C, h1];
                 for (int k = 0; k < BfFields; k++) bfOff[l, k] = Take((sz[k] + 1) / 2); // two bf16 per float slot
             }
 
@@ -561,7 +565,7 @@ public sealed unsafe partial class TransformerModel
                     ref var la = ref Layers[l];
                     la.XB = (ushort*)(p + bfOff[l, 0]); la.Ln1B = (ushort*)(p + bfOff[l, 1]); la.QkvB = (ushort*)(p + bfOff[l, 2]);
                     la.AttB = (ushort*)(p + bfOff[l, 3]); la.Res2B = (ushort*)(p + bfOff[l, 4]); la.Ln2B = (ushort*)(p + bfOff[l, 5]);
-                    la.H1B = (ushort*)(p + bfOff[l, 6]); la.H2B = (ushort*)(p + bfOff[l, 7]);
+                    la.H1B = (ushort*)(p + bfOff[l, 6]);
                 }
             }
         }
