@@ -43,12 +43,14 @@ internal static class TrainBench
         var ckpt = new Option<bool>("--checkpoint-activations") { Description = "Recompute each block's activations in backward (less memory, more FLOPs)." };
         var bf16Acts = new Option<bool>("--bf16-activations") { Description = "Save the activations backward reads as bf16 (f32 arithmetic and master weights)." };
         var compare = new Option<bool>("--compare-modes") { Description = "Run f32, --bf16-activations and --checkpoint-activations each in a child process and report s/step, activation memory and peak RSS against f32." };
+        var rounds = new Option<int>("--rounds") { Description = "With --compare-modes: cycle through the modes this many times and report medians (spreads machine noise over every mode).", DefaultValueFactory = _ => 1 };
         var vsTorch = new Option<bool>("--vs-torch") { Description = "Also run the PyTorch peer (gpt_bench.py) on the same shapes and threads and print ratios." };
         var json = BenchCommands.JsonOption();
         var threads = BenchCommands.ThreadsOption();
         foreach (var o in new Option[] { preset, depth, style, vocab, context, batch, seq, steps, bf16, ckpt, vsTorch, json, threads }) cmd.Options.Add(o);
         cmd.Options.Add(bf16Acts);
         cmd.Options.Add(compare);
+        cmd.Options.Add(rounds);
         cmd.SetAction(pr => CliErrors.Run(() =>
         {
             int t = pr.GetValue(threads);
@@ -87,7 +89,9 @@ internal static class TrainBench
             {
                 if (pr.GetValue(ckpt) || pr.GetValue(bf16Acts) || peerConfig != null)
                     throw new UserFacingException("--compare-modes runs the modes itself: leave out --checkpoint-activations, --bf16-activations and --vs-torch");
-                CompareModes(new BenchReport(pr.GetValue(json)), $"{name}_B{B}_T{T}{(pr.GetValue(bf16) ? "_bf16" : "")}", WorkerPool.Threads);
+                int rn = pr.GetValue(rounds);
+                if (rn <= 0) throw new UserFacingException($"--rounds must be > 0, got {rn}");
+                CompareModes(new BenchReport(pr.GetValue(json)), $"{name}_B{B}_T{T}{(pr.GetValue(bf16) ? "_bf16" : "")}", WorkerPool.Threads, rn);
                 return 0;
             }
             Run(new BenchReport(pr.GetValue(json)), cfg, name, B, T, n, pr.GetValue(bf16), pr.GetValue(ckpt), peerConfig, pr.GetValue(bf16Acts));
@@ -182,7 +186,7 @@ internal static class TrainBench
 
     // Re-runs this command once per memory mode in a child process (--json), and reports each mode's s/step,
     // activation MiB and peak RSS with the f32 child as baseline (ratio < 1: faster / smaller).
-    private static void CompareModes(BenchReport report, string caseName, int threads)
+    private static void CompareModes(BenchReport report, string caseName, int threads, int rounds)
     {
         string[] argv = Environment.GetCommandLineArgs();
         string host = Environment.ProcessPath ?? throw new UserFacingException("--compare-modes: cannot find the running executable");
@@ -192,15 +196,17 @@ internal static class TrainBench
         for (int i = 1; i < argv.Length; i++)
         {
             if (argv[i] is "--compare-modes" or "--json") continue;
-            if (argv[i] == "--threads") { i++; continue; }
+            if (argv[i] is "--threads" or "--rounds") { i++; continue; }
             args.Add(argv[i]);
         }
         args.Add("--json");
         args.Add("--threads"); args.Add(threads.ToString(CultureInfo.InvariantCulture));
         (string Mode, string? Flag)[] modes = [("f32", null), ("bf16act", "--bf16-activations"), ("ckpt", "--checkpoint-activations")];
-        var results = new Dictionary<string, (double Step, double Tps, double Act, double Rss)>();
-        foreach (var (mode, flag) in modes)
+        var runs = new Dictionary<string, List<(double Step, double Tps, double Act, double Rss)>>();
+        foreach (var (mode, _) in modes) runs[mode] = [];
+        for (int run = 0; run < rounds * modes.Length; run++)
         {
+            var (mode, flag) = modes[run % modes.Length];
             var psi = new ProcessStartInfo(host) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
             foreach (var a in args) psi.ArgumentList.Add(a);
             if (flag != null) psi.ArgumentList.Add(flag);
@@ -223,19 +229,23 @@ internal static class TrainBench
                 else if (r.GetProperty("unit").GetString() == "tokens/s") tps = v;
             }
             if (double.IsNaN(step) || double.IsNaN(act) || double.IsNaN(rss)) throw new UserFacingException($"--compare-modes: the {mode} run printed no step/activation/RSS rows: {Tail(outText)}");
-            results[mode] = (step, tps, act, rss);
+            runs[mode].Add((step, tps, act, rss));
         }
+        static double Median(IEnumerable<double> xs) { var a = xs.Order().ToArray(); return a[a.Length / 2]; }
+        var results = new Dictionary<string, (double Step, double Tps, double Act, double Rss)>();
+        foreach (var (mode, list) in runs)
+            results[mode] = (Median(list.Select(r => r.Step)), Median(list.Select(r => r.Tps)), Median(list.Select(r => r.Act)), Median(list.Select(r => r.Rss)));
         var f = results["f32"];
         foreach (var (mode, _) in modes)
         {
             var r = results[mode];
             bool baseRow = mode == "f32";
             string? b = baseRow ? null : "f32";
-            report.Add(new BenchRow("train", $"{caseName}_{mode}_step", threads, r.Step, "s/step", b, baseRow ? null : f.Step, $"{r.Tps.ToString("F0", CultureInfo.InvariantCulture)} tokens/s; ratio < 1 = faster than f32"));
+            report.Add(new BenchRow("train", $"{caseName}_{mode}_step", threads, r.Step, "s/step", b, baseRow ? null : f.Step, $"{r.Tps.ToString("F0", CultureInfo.InvariantCulture)} tokens/s; median over {rounds} round(s) of the modes in turn; ratio < 1 = faster than f32"));
             report.Add(new BenchRow("train", $"{caseName}_{mode}_activations", threads, r.Act, "MiB", b, baseRow ? null : f.Act, "activation buffers (TransformerModel.ActivationBytes)"));
             report.Add(new BenchRow("train", $"{caseName}_{mode}_peak_rss", threads, r.Rss, "MiB", b, baseRow ? null : f.Rss, "peak resident set of the child process (VmHWM)"));
         }
-        report.Flush($"bench train --compare-modes: {caseName}, {threads} thread(s), one child process per mode");
+        report.Flush($"bench train --compare-modes: {caseName}, {threads} thread(s), one child process per mode and round");
     }
 
     private sealed record PeerResult(double MedianSeconds, double TokensPerSecond, long PeakRssBytes, string Version, string StatsOver);

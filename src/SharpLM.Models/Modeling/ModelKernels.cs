@@ -23,13 +23,21 @@ internal static unsafe class ModelKernels
         WorkerPool.For(rows, Math.Max(1, 8192 / Math.Max(1, C)), ref body);
     }
 
+    /// <summary>As <see cref="InitRows(float*, float*, float*, int, int, int)"/>, also writing save = bf16(src) (row stride ld) while the row is in cache.</summary>
+    public static void InitRows(float* dst, float* src, float* bias, int rows, int C, int ld, ushort* save)
+    {
+        var body = new InitBody { Dst = dst, Src = src, Bias = bias, C = C, Ld = ld, Save = save };
+        WorkerPool.For(rows, Math.Max(1, 8192 / Math.Max(1, C)), ref body);
+    }
+
     private struct InitBody : IParallelBody
     {
-        public float* Dst, Src, Bias; public int C, Ld;
+        public float* Dst, Src, Bias; public ushort* Save; public int C, Ld;
         public readonly void Execute(int start, int end)
         {
             for (int r = start; r < end; r++)
             {
+                if (Save != null) BFloat16Convert.FromFloat(Src + (long)r * Ld, Save + (long)r * Ld, C);
                 float* d = Dst + (long)r * Ld;
                 if (Src == null && Bias == null) { new Span<float>(d, C).Clear(); continue; }
                 if (Src == null) { new ReadOnlySpan<float>(Bias, C).CopyTo(new Span<float>(d, C)); continue; }
@@ -163,9 +171,16 @@ internal static unsafe class ModelKernels
         WorkerPool.For(rows, Math.Max(1, 8192 / Math.Max(1, n)), ref body);
     }
 
+    /// <summary>As <see cref="GeluForward(float*, float*, int, int, int)"/>, also writing save = bf16(x) (row stride ld) while the row is in cache.</summary>
+    public static void GeluForward(float* y, float* x, int rows, int n, int ld, ushort* save)
+    {
+        var body = new GeluFwdBody { Y = y, X = x, N = n, Ld = ld, Save = save };
+        WorkerPool.For(rows, Math.Max(1, 8192 / Math.Max(1, n)), ref body);
+    }
+
     private struct GeluFwdBody : IParallelBody
     {
-        public float* Y, X; public ushort* XB; public int N, Ld;
+        public float* Y, X; public ushort* XB, Save; public int N, Ld;
         public readonly void Execute(int start, int end)
         {
             const float K = 0.7978845608028654f, Cc = 0.044715f;
@@ -175,6 +190,7 @@ internal static unsafe class ModelKernels
             {
                 float* x = X + (long)r * Ld, y = Y + (long)r * Ld;
                 if (XB != null) { BFloat16Convert.ToFloat(XB + (long)r * Ld, wide, N); x = wide; }
+                if (Save != null) BFloat16Convert.FromFloat(x, Save + (long)r * Ld, N);
                 int i = 0;
                 for (; i + 16 <= N; i += 16)
                 {
@@ -238,6 +254,13 @@ internal static unsafe class ModelKernels
         WorkerPool.For(rows, Math.Max(1, 4096 / Math.Max(1, I)), ref body);
     }
 
+    /// <summary>As <see cref="SwiGluForward(float*, float*, int, int)"/>, also writing save = bf16(gu) while the row is in cache.</summary>
+    public static void SwiGluForward(float* h, float* gu, int rows, int I, ushort* save)
+    {
+        var body = new SwiGluBody { H = h, Gu = gu, I = I, Backward = false, Save = save };
+        WorkerPool.For(rows, Math.Max(1, 4096 / Math.Max(1, I)), ref body);
+    }
+
     /// <summary>As <see cref="SwiGluForward(float*, float*, int, int)"/> with gu stored as bf16, widened exactly row by row.</summary>
     public static void SwiGluForward(float* h, ushort* gu, int rows, int I)
     {
@@ -261,7 +284,7 @@ internal static unsafe class ModelKernels
 
     private struct SwiGluBody : IParallelBody
     {
-        public float* H, Gu, Dgu; public ushort* GuB; public int I; public bool Backward;
+        public float* H, Gu, Dgu; public ushort* GuB, Save; public int I; public bool Backward;
         public readonly void Execute(int start, int end)
         {
             var one = Vector512<float>.One;
@@ -270,6 +293,7 @@ internal static unsafe class ModelKernels
             {
                 float* a = Gu + (long)r * 2 * I, b = a + I, h = H + (long)r * I;
                 if (GuB != null) { BFloat16Convert.ToFloat(GuB + (long)r * 2 * I, wide, 2L * I); a = wide; b = a + I; }
+                if (Save != null) BFloat16Convert.FromFloat(a, Save + (long)r * 2 * I, 2L * I);
                 int i = 0;
                 if (!Backward)
                 {

@@ -257,7 +257,8 @@ public sealed unsafe partial class TransformerModel
         }
         CausalAttention.Forward(a.Att, a.Lse, q, ldq, k, ldk, v, ldk, B, T, NH, NKV, HS, _slopes); // (B, T, NH, HS), lse (B, NH, T)
         StepProfile.Mark(StepPhase.AttentionForward);
-        ModelKernels.InitRows(a.Res2, x, _gpt2 ? W(o.OB) : null, BT, C, C); StepProfile.Mark(StepPhase.Other);
+        ushort* keep = save ? a.XB : null; // bf16 activations: keep the block input while it is read anyway
+        ModelKernels.InitRows(a.Res2, x, _gpt2 ? W(o.OB) : null, BT, C, C, keep); StepProfile.Mark(StepPhase.Other);
         if (_gpt2) MatW(false, false, BT, C, C, a.Att, C, o.OW, C, a.Res2, C, true);
         else LinearW(a.Att, o.OW, a.Res2, BT, C, C, true);
         StepProfile.Mark(StepPhase.GemmForward);
@@ -266,7 +267,7 @@ public sealed unsafe partial class TransformerModel
         if (_gpt2) Norms.LayerNormForward(a.Ln2, a.Ln2Mean, a.Ln2Rstd, a.Res2, W(o.Ln2W), W(o.Ln2B), BT, C, eps);
         else Norms.RmsNormForward(a.Ln2, a.Ln2Rstd, a.Res2, W(o.Ln2W), BT, C, eps);
         StepProfile.Mark(StepPhase.Norms);
-        ModelKernels.InitRows(a.Res3, a.Res2, _gpt2 ? W(o.DownB) : null, BT, C, C);
+        ModelKernels.InitRows(a.Res3, a.Res2, _gpt2 ? W(o.DownB) : null, BT, C, C, save ? a.Res2B : null);
         if (_gpt2) ModelKernels.InitRows(a.H1, null, W(o.FcB), BT, I, I);
         StepProfile.Mark(StepPhase.Other);
         if (_experts > 0)
@@ -276,26 +277,23 @@ public sealed unsafe partial class TransformerModel
         else if (_gpt2)
         {
             MatW(false, false, BT, I, C, a.Ln2, C, o.FcW, I, a.H1, I, true); StepProfile.Mark(StepPhase.GemmForward); // (BT, I)
-            ModelKernels.GeluForward(a.H2, a.H1, BT, I, I); StepProfile.Mark(StepPhase.Activations);
+            ModelKernels.GeluForward(a.H2, a.H1, BT, I, I, save ? a.H1B : null); StepProfile.Mark(StepPhase.Activations);
             MatW(false, false, BT, C, I, a.H2, I, o.DownW, C, a.Res3, C, true); StepProfile.Mark(StepPhase.GemmForward); // (BT, C)
         }
         else
         {
             LinearW(a.Ln2, o.FcW, a.H1, BT, 2 * I, C, false); StepProfile.Mark(StepPhase.GemmForward); // gate|up (BT, 2I)
-            ModelKernels.SwiGluForward(a.H2, a.H1, BT, I); StepProfile.Mark(StepPhase.Activations);        // (BT, I)
+            ModelKernels.SwiGluForward(a.H2, a.H1, BT, I, save ? a.H1B : null); StepProfile.Mark(StepPhase.Activations); // (BT, I)
             LinearW(a.H2, o.DownW, a.Res3, BT, C, I, true); StepProfile.Mark(StepPhase.GemmForward);
         }
         if (save && a.XB != null)
         {
             // bf16 copies of what backward reads; the f32 working set is reused by the next block
-            long h1 = _gpt2 ? I : 2L * I;
-            ModelKernels.ToBf16(x, a.XB, (long)BT * C);
+            // (the block input, Res2 and H1 were kept by InitRows and the activation kernel as they read them)
             ModelKernels.ToBf16(a.Ln1, a.Ln1B, (long)BT * C);
             ModelKernels.ToBf16(a.Qkv, a.QkvB, (long)BT * QW);
             ModelKernels.ToBf16(a.Att, a.AttB, (long)BT * C);
-            ModelKernels.ToBf16(a.Res2, a.Res2B, (long)BT * C);
             ModelKernels.ToBf16(a.Ln2, a.Ln2B, (long)BT * C);
-            ModelKernels.ToBf16(a.H1, a.H1B, BT * h1);
             StepProfile.Mark(StepPhase.Other);
         }
     }
