@@ -45,9 +45,10 @@ internal static class TrainBench
         var compare = new Option<bool>("--compare-modes") { Description = "Run f32, --bf16-activations and --checkpoint-activations each in a child process and report s/step, activation memory and peak RSS against f32." };
         var rounds = new Option<int>("--rounds") { Description = "With --compare-modes: cycle through the modes this many times and report medians (spreads machine noise over every mode).", DefaultValueFactory = _ => 1 };
         var vsTorch = new Option<bool>("--vs-torch") { Description = "Also run the PyTorch peer (gpt_bench.py) on the same shapes and threads and print ratios." };
+        var profile = new Option<bool>("--profile") { Description = "Also print the timed steps' wall time per kind of work (GEMMs, attention, norms, LM head, optimizer, …) as seconds per step and share of the step." };
         var json = BenchCommands.JsonOption();
         var threads = BenchCommands.ThreadsOption();
-        foreach (var o in new Option[] { preset, depth, style, vocab, context, batch, seq, steps, bf16, ckpt, vsTorch, json, threads }) cmd.Options.Add(o);
+        foreach (var o in new Option[] { preset, depth, style, vocab, context, batch, seq, steps, bf16, ckpt, vsTorch, profile, json, threads }) cmd.Options.Add(o);
         cmd.Options.Add(bf16Acts);
         cmd.Options.Add(compare);
         cmd.Options.Add(rounds);
@@ -94,7 +95,7 @@ internal static class TrainBench
                 CompareModes(new BenchReport(pr.GetValue(json)), $"{name}_B{B}_T{T}{(pr.GetValue(bf16) ? "_bf16" : "")}", WorkerPool.Threads, rn);
                 return 0;
             }
-            Run(new BenchReport(pr.GetValue(json)), cfg, name, B, T, n, pr.GetValue(bf16), pr.GetValue(ckpt), peerConfig, pr.GetValue(bf16Acts));
+            Run(new BenchReport(pr.GetValue(json)), cfg, name, B, T, n, pr.GetValue(bf16), pr.GetValue(ckpt), peerConfig, pr.GetValue(profile), pr.GetValue(bf16Acts));
             return 0;
         }));
         return cmd;
@@ -109,7 +110,7 @@ internal static class TrainBench
         return null;
     }
 
-    private static void Run(BenchReport report, ModelConfig cfg, string name, int B, int T, int steps, bool bf16, bool ckptActs, string? peerConfig, bool bf16Acts = false)
+    private static void Run(BenchReport report, ModelConfig cfg, string name, int B, int T, int steps, bool bf16, bool ckptActs, string? peerConfig, bool profile = false, bool bf16Acts = false)
     {
         int threads = WorkerPool.Threads;
         double peak = MachinePeak.FmaGflops(threads);
@@ -146,6 +147,8 @@ internal static class TrainBench
             Step(tokens[1]);
             long a0 = GC.GetAllocatedBytesForCurrentThread();
             lossN = 0;
+            StepProfile.Enabled = profile;
+            StepProfile.Reset();
             for (int i = 0; i < steps; i++)
             {
                 long t0 = Stopwatch.GetTimestamp();
@@ -155,6 +158,7 @@ internal static class TrainBench
             }
             allocated = (GC.GetAllocatedBytesForCurrentThread() - a0) / steps;
             actBytes = model is TransformerModel tm ? tm.ActivationBytes : 0;
+            StepProfile.Enabled = false;
         }
         long rssBytes = PeakRss(Environment.ProcessId);
         long gcHeap = GC.GetGCMemoryInfo().HeapSizeBytes;
@@ -181,6 +185,18 @@ internal static class TrainBench
             $"managed heap {ci(gcHeap / 1048576.0, "F1")} MiB, allocated per step {allocated} B; ratio < 1 = less memory than the peer"));
         report.Add(new BenchRow("train", caseName + "_activations", threads, actBytes / 1048576.0, "MiB", null, null,
             "activation buffers held by the model for (B, T): saved activations, working set, gradient scratch"));
+        if (profile)
+        {
+            // The phases cover ForwardBackward; the optimizer is timed by the bench itself. Shares are of the mean step.
+            double mean = times.Sum() / steps;
+            foreach (var ph in Enum.GetValues<StepPhase>())
+            {
+                double s = StepProfile.Seconds(ph) / steps;
+                report.Add(new BenchRow("train", $"{caseName}_phase_{ph.ToString().ToLowerInvariant()}", threads, s, "s/step", "mean_step", mean, "ratio = share of the mean step"));
+            }
+            double opt = optTimes.Sum() / steps;
+            report.Add(new BenchRow("train", $"{caseName}_phase_optimizer", threads, opt, "s/step", "mean_step", mean, "grad norm + clip + AdamW; ratio = share of the mean step"));
+        }
         report.Flush($"bench train: {caseName}, {threads} thread(s)");
     }
 
