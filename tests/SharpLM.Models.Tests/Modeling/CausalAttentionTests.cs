@@ -115,6 +115,35 @@ public sealed unsafe class CausalAttentionTests
         Close(dq, dqF, 5e-5, "dq"); Close(dk, dkF, 5e-5, "dk"); Close(dv, dvF, 5e-5, "dv");
     }
 
+    // bf16 saved q/k/v/out (bf16 activations): the backward widens each head exactly and runs the f32 code,
+    // so it must equal the f32 strided backward given the widened values, bit for bit (GEMM results do not
+    // depend on row strides), and so inherits the reference check above.
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Bf16BackwardEqualsTheF32BackwardOnWidenedInputs(bool alibi)
+    {
+        int B = 2, T = 150, NH = 6, NKV = 2, HS = 16, C = NH * HS, KV = NKV * HS, BT = B * T, ld = C + 2 * KV;
+        var r = new Random(23);
+        var qkvB = new ushort[BT * ld]; var qkvW = new float[BT * ld];
+        for (int i = 0; i < qkvB.Length; i++) { qkvB[i] = Tensors.BFloat16.FromFloat((float)(r.NextDouble() * 2 - 1)); qkvW[i] = Tensors.BFloat16.ToFloat(qkvB[i]); }
+        var dout = new float[BT * C]; for (int i = 0; i < dout.Length; i++) dout[i] = (float)(r.NextDouble() * 2 - 1);
+        float[]? slopes = alibi ? CausalAttention.AlibiSlopes(NH) : null;
+        var o = new float[BT * C]; var lse = new float[B * NH * T];
+        var oB = new ushort[BT * C]; var oW = new float[BT * C];
+        var want = new float[BT * ld]; var got = new float[BT * ld];
+        fixed (float* px = qkvW, pd = dout, po = o, pl = lse, pow = oW, pw = want, pg = got, ps = slopes)
+        fixed (ushort* pxb = qkvB, pob = oB)
+        {
+            CausalAttention.Forward(po, pl, px, ld, px + C, ld, px + C + KV, ld, B, T, NH, NKV, HS, ps);
+            for (int i = 0; i < o.Length; i++) { oB[i] = Tensors.BFloat16.FromFloat(o[i]); oW[i] = Tensors.BFloat16.ToFloat(oB[i]); }
+            CausalAttention.Backward(pw, pw + C, pw + C + KV, pd, px, ld, px + C, ld, px + C + KV, ld, pow, pl, B, T, NH, NKV, HS, ps);
+            CausalAttention.Backward(pg, pg + C, pg + C + KV, pd, pxb, ld, pxb + C, ld, pxb + C + KV, ld, pob, pl, B, T, NH, NKV, HS, ps);
+        }
+        for (int i = 0; i < want.Length; i++)
+            Assert.True(BitConverter.SingleToInt32Bits(want[i]) == BitConverter.SingleToInt32Bits(got[i]), $"d(qkv)[{i}]: bf16 path {got[i]:R} vs f32 path {want[i]:R}");
+    }
+
     private static void Close(double[] want, float[] got, double tol, string what)
     {
         for (int i = 0; i < want.Length; i++)
