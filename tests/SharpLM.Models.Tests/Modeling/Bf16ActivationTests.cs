@@ -189,6 +189,28 @@ public sealed class Bf16ActivationTests
         finally { WorkerPool.Threads = prev; }
     }
 
+    // Both halves of the bf16 mode together (bf16 weight copies in every GEMM, bf16 saved activations): the
+    // bounds of the weight-copy test (TransformerModelTests.Bf16WeightCopiesStayCloseToF32) still hold.
+    [Theory]
+    [InlineData(ModelStyle.Gpt2)]
+    [InlineData(ModelStyle.Llama)]
+    public void CombinesWithBf16WeightCopies(ModelStyle style)
+    {
+        var cfg = Tiny(style, tie: style == ModelStyle.Gpt2);
+        using var m = new TransformerModel(cfg, seed: 8);
+        ScaleUp(m);
+        int B = 2, T = 8;
+        var tokens = Tokens(B, T, cfg.VocabSize, 5);
+        var (l32, g32) = Step(m, tokens, B, T);
+        m.UseBf16 = true; m.Bf16Activations = true;
+        var (l16, g16) = Step(m, tokens, B, T);
+        Assert.NotEqual(l32, l16);
+        Assert.True(Math.Abs(l32 - l16) < 2e-2 * l32, $"{style}: bf16 loss {l16} vs f32 {l32}");
+        double num = 0, den = 0;
+        for (int i = 0; i < g32.Length; i++) { num += (g16[i] - g32[i]) * (double)(g16[i] - g32[i]); den += (double)g32[i] * g32[i]; }
+        Assert.True(Math.Sqrt(num / den) < 2e-2, $"{style}: relative gradient difference {Math.Sqrt(num / den):g3}");
+    }
+
     [Fact]
     public void UnsupportedOptionsAreRefusedAndCheckpointingOverrides()
     {
