@@ -92,7 +92,8 @@ internal static class TrainBench
                     throw new UserFacingException("--compare-modes runs the modes itself: leave out --checkpoint-activations, --bf16-activations and --vs-torch");
                 int rn = pr.GetValue(rounds);
                 if (rn <= 0) throw new UserFacingException($"--rounds must be > 0, got {rn}");
-                CompareModes(new BenchReport(pr.GetValue(json)), $"{name}_B{B}_T{T}{(pr.GetValue(bf16) ? "_bf16" : "")}", WorkerPool.Threads, rn);
+                CompareModes(new BenchReport(pr.GetValue(json)), $"{name}_B{B}_T{T}{(pr.GetValue(bf16) ? "_bf16" : "")}", WorkerPool.Threads, rn,
+                    cfg, B, T, n, pr.GetValue(bf16));
                 return 0;
             }
             Run(new BenchReport(pr.GetValue(json)), cfg, name, B, T, n, pr.GetValue(bf16), pr.GetValue(ckpt), peerConfig, pr.GetValue(profile), pr.GetValue(bf16Acts));
@@ -200,9 +201,11 @@ internal static class TrainBench
         report.Flush($"bench train: {caseName}, {threads} thread(s)");
     }
 
-    // Re-runs this command once per memory mode in a child process (--json), and reports each mode's s/step,
-    // activation MiB and peak RSS with the f32 child as baseline (ratio < 1: faster / smaller).
-    private static void CompareModes(BenchReport report, string caseName, int threads, int rounds)
+    // Re-runs this command once per memory mode in a child process (--json) for each mode's activation MiB and
+    // peak RSS, then times the modes in this process on three models stepping in turn (f32, bf16 activations,
+    // checkpointing, f32, …), so that a shared machine's load drifts over all of them alike; reports medians with
+    // the f32 mode as baseline (ratio < 1: faster / smaller).
+    private static void CompareModes(BenchReport report, string caseName, int threads, int rounds, ModelConfig cfg, int B, int T, int steps, bool bf16)
     {
         string[] argv = Environment.GetCommandLineArgs();
         string host = Environment.ProcessPath ?? throw new UserFacingException("--compare-modes: cannot find the running executable");
@@ -252,16 +255,60 @@ internal static class TrainBench
         foreach (var (mode, list) in runs)
             results[mode] = (Median(list.Select(r => r.Step)), Median(list.Select(r => r.Tps)), Median(list.Select(r => r.Act)), Median(list.Select(r => r.Rss)));
         var f = results["f32"];
+        var inTurn = TimeInTurn(cfg, B, T, steps * rounds, bf16);
         foreach (var (mode, _) in modes)
         {
             var r = results[mode];
             bool baseRow = mode == "f32";
             string? b = baseRow ? null : "f32";
-            report.Add(new BenchRow("train", $"{caseName}_{mode}_step", threads, r.Step, "s/step", b, baseRow ? null : f.Step, $"{r.Tps.ToString("F0", CultureInfo.InvariantCulture)} tokens/s; median over {rounds} round(s) of the modes in turn; ratio < 1 = faster than f32"));
+            double own = r.Step;
+            double step = inTurn[mode];
+            report.Add(new BenchRow("train", $"{caseName}_{mode}_step", threads, step, "s/step", b, baseRow ? null : inTurn["f32"],
+                $"median of {steps * rounds} steps taken in turn with the other modes in one process; alone in its child: {own.ToString("F3", CultureInfo.InvariantCulture)} s/step; ratio < 1 = faster than f32"));
             report.Add(new BenchRow("train", $"{caseName}_{mode}_activations", threads, r.Act, "MiB", b, baseRow ? null : f.Act, "activation buffers (TransformerModel.ActivationBytes)"));
             report.Add(new BenchRow("train", $"{caseName}_{mode}_peak_rss", threads, r.Rss, "MiB", b, baseRow ? null : f.Rss, "peak resident set of the child process (VmHWM)"));
         }
         report.Flush($"bench train --compare-modes: {caseName}, {threads} thread(s), one child process per mode and round");
+    }
+
+    // Median s/step of each mode over `steps` rounds in which the three models each take one training step.
+    private static Dictionary<string, double> TimeInTurn(ModelConfig cfg, int B, int T, int steps, bool bf16)
+    {
+        string[] names = ["f32", "bf16act", "ckpt"];
+        var models = new ILanguageModel[3];
+        var opts = new AdamWOptimizer[3];
+        var times = new double[3][];
+        var rng = new Random(1337);
+        var rows = new int[B * (T + 1)];
+        try
+        {
+            for (int m = 0; m < 3; m++)
+            {
+                models[m] = ModelFactory.Create(cfg, 1337);
+                ModelFactory.SetExecutionModes(models[m], bf16, m == 2, m == 1);
+                opts[m] = new AdamWOptimizer(models[m].Parameters, new AdamWSettings(0.9, 0.95, 1e-8, 0.1));
+                opts[m].ZeroGrad();
+                times[m] = new double[steps];
+            }
+            for (int i = -2; i < steps; i++) // two warm-up rounds
+            {
+                for (int j = 0; j < rows.Length; j++) rows[j] = rng.Next(cfg.VocabSize);
+                for (int m = 0; m < 3; m++)
+                {
+                    long t0 = Stopwatch.GetTimestamp();
+                    models[m].ForwardBackward(rows, B, T, 1f);
+                    opts[m].Step(6e-4, SharpLM.Tensors.Kernels.Optim.ClipScale(opts[m].GradNorm(), 1.0));
+                    if (i >= 0) times[m][i] = Stopwatch.GetElapsedTime(t0).TotalSeconds;
+                }
+            }
+        }
+        finally
+        {
+            for (int m = 0; m < 3; m++) { opts[m]?.Dispose(); models[m]?.Dispose(); }
+        }
+        var r = new Dictionary<string, double>();
+        for (int m = 0; m < 3; m++) { Array.Sort(times[m]); r[names[m]] = times[m][steps / 2]; }
+        return r;
     }
 
     private sealed record PeerResult(double MedianSeconds, double TokensPerSecond, long PeakRssBytes, string Version, string StatsOver);
