@@ -69,17 +69,18 @@ public static unsafe class CausalAttention
         => Forward(output, lse, q, NH * HS, k, NKV * HS, v, NKV * HS, B, T, NH, NKV, HS, slopes);
 
     /// <summary>As the dense overload with row strides: q rows every <paramref name="ldq"/> floats, k every <paramref name="ldk"/>, v every <paramref name="ldv"/> (e.g. views into one fused QKV projection); output stays (B, T, NH, HS).</summary>
-    public static void Forward(float* output, float* lse, float* q, int ldq, float* k, int ldk, float* v, int ldv, int B, int T, int NH, int NKV, int HS, float* slopes = null)
+    /// <remarks>With <paramref name="keep"/> not null, also writes keep = bf16(output) (B, T, NH, HS) block by block (bf16 activations).</remarks>
+    public static void Forward(float* output, float* lse, float* q, int ldq, float* k, int ldk, float* v, int ldv, int B, int T, int NH, int NKV, int HS, float* slopes = null, ushort* keep = null)
     {
         if (NKV <= 0 || NH % NKV != 0) throw new ArgumentException($"attention: n_kv_heads {NKV} must divide n_heads {NH}");
         int qBlocks = (T + Br - 1) / Br;
-        var body = new Fwd { Out = output, Lse = lse, Q = q, K = k, V = v, Ldq = ldq, Ldk = ldk, Ldv = ldv, Slopes = slopes, T = T, NH = NH, NKV = NKV, HS = HS, QBlocks = qBlocks };
+        var body = new Fwd { Out = output, Lse = lse, Q = q, K = k, V = v, Ldq = ldq, Ldk = ldk, Ldv = ldv, Slopes = slopes, T = T, NH = NH, NKV = NKV, HS = HS, QBlocks = qBlocks, Keep = keep };
         WorkerPool.For(B * NH * qBlocks, 1, ref body);
     }
 
     private struct Fwd : IParallelBody
     {
-        public float* Out, Lse, Q, K, V, Slopes; public int Ldq, Ldk, Ldv, T, NH, NKV, HS, QBlocks;
+        public float* Out, Lse, Q, K, V, Slopes; public ushort* Keep; public int Ldq, Ldk, Ldv, T, NH, NKV, HS, QBlocks;
         public readonly void Execute(int start, int end)
         {
             float* S = Scratch((long)Br * T);
@@ -103,6 +104,9 @@ public static unsafe class CausalAttention
                     lseRow[i] = l;
                 }
                 Gemm.Run(false, false, rows, HS, n, S, n, vh, vs, oBlk, os, false); // (rows, HS)
+                if (Keep != null)
+                    for (int r = 0; r < rows; r++)
+                        BFloat16Convert.FromFloat(oBlk + (long)r * os, Keep + ((long)b * T + i0 + r) * os + h * HS, HS);
             }
         }
     }

@@ -209,9 +209,9 @@ public sealed unsafe partial class TransformerModel
         ref var o = ref _layers[l];
         int BT = B * T, QW = QkvW;
         float eps = (float)_cfg.NormEps;
-        // ---- attention
-        if (_gpt2) Norms.LayerNormForward(a.Ln1, a.Ln1Mean, a.Ln1Rstd, x, W(o.Ln1W), W(o.Ln1B), BT, C, eps);
-        else Norms.RmsNormForward(a.Ln1, a.Ln1Rstd, x, W(o.Ln1W), BT, C, eps);
+        // ---- attention (bf16 activations: the norms and attention keep bf16 copies of their outputs as they write them)
+        if (_gpt2) Norms.LayerNormForward(a.Ln1, a.Ln1Mean, a.Ln1Rstd, x, W(o.Ln1W), W(o.Ln1B), BT, C, eps, save ? a.Ln1B : null);
+        else Norms.RmsNormForward(a.Ln1, a.Ln1Rstd, x, W(o.Ln1W), BT, C, eps, save ? a.Ln1B : null);
         StepProfile.Mark(StepPhase.Norms);
         float* q, k, v; int ldq, ldk;
         if (FusedQkv)
@@ -255,7 +255,7 @@ public sealed unsafe partial class TransformerModel
             ModelKernels.RopeInPlace(k, ldk, B, T, NKV, HS, _ropeCos, _ropeSin, 1f);
             StepProfile.Mark(StepPhase.Other);
         }
-        CausalAttention.Forward(a.Att, a.Lse, q, ldq, k, ldk, v, ldk, B, T, NH, NKV, HS, _slopes); // (B, T, NH, HS), lse (B, NH, T)
+        CausalAttention.Forward(a.Att, a.Lse, q, ldq, k, ldk, v, ldk, B, T, NH, NKV, HS, _slopes, save ? a.AttB : null); // (B, T, NH, HS), lse (B, NH, T)
         StepProfile.Mark(StepPhase.AttentionForward);
         ushort* keep = save ? a.XB : null; // bf16 activations: keep the block input while it is read anyway
         ModelKernels.InitRows(a.Res2, x, _gpt2 ? W(o.OB) : null, BT, C, C, keep); StepProfile.Mark(StepPhase.Other);
@@ -264,8 +264,8 @@ public sealed unsafe partial class TransformerModel
         StepProfile.Mark(StepPhase.GemmForward);
 
         // ---- MLP
-        if (_gpt2) Norms.LayerNormForward(a.Ln2, a.Ln2Mean, a.Ln2Rstd, a.Res2, W(o.Ln2W), W(o.Ln2B), BT, C, eps);
-        else Norms.RmsNormForward(a.Ln2, a.Ln2Rstd, a.Res2, W(o.Ln2W), BT, C, eps);
+        if (_gpt2) Norms.LayerNormForward(a.Ln2, a.Ln2Mean, a.Ln2Rstd, a.Res2, W(o.Ln2W), W(o.Ln2B), BT, C, eps, save ? a.Ln2B : null);
+        else Norms.RmsNormForward(a.Ln2, a.Ln2Rstd, a.Res2, W(o.Ln2W), BT, C, eps, save ? a.Ln2B : null);
         StepProfile.Mark(StepPhase.Norms);
         ModelKernels.InitRows(a.Res3, a.Res2, _gpt2 ? W(o.DownB) : null, BT, C, C, save ? a.Res2B : null);
         if (_gpt2) ModelKernels.InitRows(a.H1, null, W(o.FcB), BT, I, I);
@@ -290,10 +290,8 @@ public sealed unsafe partial class TransformerModel
         {
             // bf16 copies of what backward reads; the f32 working set is reused by the next block
             // (the block input, Res2 and H1 were kept by InitRows and the activation kernel as they read them)
-            ModelKernels.ToBf16(a.Ln1, a.Ln1B, (long)BT * C);
+            // (as were Ln1, Att and Ln2 by the norms and attention)
             ModelKernels.ToBf16(a.Qkv, a.QkvB, (long)BT * QW);
-            ModelKernels.ToBf16(a.Att, a.AttB, (long)BT * C);
-            ModelKernels.ToBf16(a.Ln2, a.Ln2B, (long)BT * C);
             StepProfile.Mark(StepPhase.Other);
         }
     }

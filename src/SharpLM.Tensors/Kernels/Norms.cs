@@ -25,9 +25,16 @@ public static unsafe class Norms
         WorkerPool.For(BT, Math.Max(1, 4096 / Math.Max(C, 1)), ref body);
     }
 
+    /// <summary>As <see cref="LayerNormForward(float*, float*, float*, float*, float*, float*, int, int, float)"/>, also writing keep = bf16(out) (round to nearest even) while each row is in cache.</summary>
+    public static void LayerNormForward(float* output, float* mean, float* rstd, float* inp, float* weight, float* bias, int BT, int C, float eps, ushort* keep)
+    {
+        var body = new LnFwd { Out = output, Mean = mean, Rstd = rstd, Inp = inp, W = weight, Bias = bias, C = C, Eps = eps, Keep = keep };
+        WorkerPool.For(BT, Math.Max(1, 4096 / Math.Max(C, 1)), ref body);
+    }
+
     private struct LnFwd : IParallelBody
     {
-        public float* Out, Mean, Rstd, Inp, W, Bias; public int C; public float Eps;
+        public float* Out, Mean, Rstd, Inp, W, Bias; public ushort* Keep; public int C; public float Eps;
         public readonly void Execute(int start, int end)
         {
             for (int r = start; r < end; r++)
@@ -51,6 +58,7 @@ public static unsafe class Norms
                         Vector256.FusedMultiplyAdd((Vector256.Load(x + i) - mv) * sv, Vector256.Load(W + i), Vector256.Load(Bias + i)).Store(o + i);
                 }
                 for (; i < C; i++) o[i] = MathF.FusedMultiplyAdd((x[i] - m) * s, W[i], Bias[i]);
+                if (Keep != null) BFloat16Convert.FromFloat(o, Keep + (long)r * C, C);
             }
         }
     }
@@ -169,7 +177,7 @@ public static unsafe class Norms
         }
     }
 
-    /// <summary>Scalar twin of <see cref="LayerNormForward"/> (double accumulation).</summary>
+    /// <summary>Scalar twin of <see cref="LayerNormForward(float*, float*, float*, float*, float*, float*, int, int, float)"/> (double accumulation).</summary>
     public static void LayerNormForwardReference(Span<float> output, Span<float> mean, Span<float> rstd, ReadOnlySpan<float> inp, ReadOnlySpan<float> weight, ReadOnlySpan<float> bias, int BT, int C, float eps = 1e-5f)
     {
         for (int r = 0; r < BT; r++)
@@ -215,9 +223,16 @@ public static unsafe class Norms
         WorkerPool.For(BT, Math.Max(1, 4096 / Math.Max(C, 1)), ref body);
     }
 
+    /// <summary>As <see cref="RmsNormForward(float*, float*, float*, float*, int, int, float)"/>, also writing keep = bf16(out) (round to nearest even) while each row is in cache.</summary>
+    public static void RmsNormForward(float* output, float* rstd, float* inp, float* weight, int BT, int C, float eps, ushort* keep)
+    {
+        var body = new RmsFwd { Out = output, Rstd = rstd, Inp = inp, W = weight, C = C, Eps = eps, Keep = keep };
+        WorkerPool.For(BT, Math.Max(1, 4096 / Math.Max(C, 1)), ref body);
+    }
+
     private struct RmsFwd : IParallelBody
     {
-        public float* Out, Rstd, Inp, W; public int C; public float Eps;
+        public float* Out, Rstd, Inp, W; public ushort* Keep; public int C; public float Eps;
         public readonly void Execute(int start, int end)
         {
             for (int r = start; r < end; r++)
@@ -237,6 +252,7 @@ public static unsafe class Norms
                     for (; i + 8 <= C; i += 8) (Vector256.Load(x + i) * sv * Vector256.Load(W + i)).Store(o + i);
                 }
                 for (; i < C; i++) o[i] = x[i] * s * W[i];
+                if (Keep != null) BFloat16Convert.FromFloat(o, Keep + (long)r * C, C);
             }
         }
     }
@@ -324,7 +340,7 @@ public static unsafe class Norms
         }
     }
 
-    /// <summary>Scalar twin of <see cref="RmsNormForward"/> (double accumulation).</summary>
+    /// <summary>Scalar twin of <see cref="RmsNormForward(float*, float*, float*, float*, int, int, float)"/> (double accumulation).</summary>
     public static void RmsNormForwardReference(Span<float> output, Span<float> rstd, ReadOnlySpan<float> inp, ReadOnlySpan<float> weight, int BT, int C, float eps = 1e-6f)
     {
         for (int r = 0; r < BT; r++)

@@ -142,4 +142,27 @@ public sealed unsafe class NormTests
                 Assert.True(BitConverter.SingleToInt32Bits(want[i]) == BitConverter.SingleToInt32Bits(got[i]), $"rms={rms} element {i}: {got[i]:R} != {want[i]:R}");
         }
     }
+
+    // Forward keeping a bf16 copy of its output: same f32 output bits, and the copy is the engine's rounding of it.
+    [Theory, MemberData(nameof(Shapes))]
+    public void ForwardKeepsTheBf16RoundingOfItsOutput(int BT, int C)
+    {
+        var x = Randn(BT * C, 61, 2f); var w = Randn(C, 62); var b = Randn(C, 63);
+        foreach (bool rms in new[] { false, true })
+        {
+            var o = new float[BT * C]; var o2 = new float[BT * C]; var m = new float[BT]; var r = new float[BT];
+            var keep = new ushort[BT * C];
+            fixed (float* po = o, po2 = o2, pm = m, pr = r, px = x, pw = w, pb = b)
+            fixed (ushort* pk = keep)
+            {
+                if (rms) { Norms.RmsNormForward(po, pr, px, pw, BT, C); Norms.RmsNormForward(po2, pr, px, pw, BT, C, 1e-6f, pk); }
+                else { Norms.LayerNormForward(po, pm, pr, px, pw, pb, BT, C); Norms.LayerNormForward(po2, pm, pr, px, pw, pb, BT, C, 1e-5f, pk); }
+            }
+            for (int i = 0; i < o.Length; i++)
+            {
+                Assert.True(BitConverter.SingleToInt32Bits(o[i]) == BitConverter.SingleToInt32Bits(o2[i]), $"rms={rms} out[{i}] changed");
+                Assert.True(keep[i] == BFloat16.FromFloat(o[i]), $"rms={rms} keep[{i}] {keep[i]:X4} is not bf16({o[i]:R})");
+            }
+        }
+    }
 }
