@@ -237,12 +237,12 @@ public sealed unsafe class InferenceModel : IDisposable
         // Workspace: x, h (R×C); qkv (R×qkvDim); att (R×NH·HS); up (R×max(I·2, qkvDim)); act (R×I); int8 scratch.
         int kMax = Math.Max(C, Math.Max(I, NH * HS));
         long upW = cfg.Style == ModelStyle.Llama ? 2L * I : I;
-        long perRow = 2L * C + qkvDim + (long)NH * HS + upW + I + 4 + kMax / 4 + kMax / 32 + 16;
+        long perRow = 2L * C + qkvDim + (long)NH * HS + upW + I + 4 + kMax / 4 + 2 * (kMax / 32) + 16;
         float* ws = Workspace(R, perRow);
         float* x = ws, h = x + (long)R * C, qkv = h + (long)R * C, att = qkv + (long)R * qkvDim, up = att + (long)R * NH * HS, act = up + R * upW;
         float* stats = act + (long)R * I; // mean, rstd (R each)
         float* xs = stats + 2L * R;
-        sbyte* xq = (sbyte*)(xs + (long)R * (kMax / 32 + 1));
+        sbyte* xq = (sbyte*)(xs + 2L * R * (kMax / 32 + 1)); // xs: scales, then block sums
 
         float* headRstd = stackalloc float[NH + NKV];
         fixed (int* sq = seq) fixed (int* ps = pos)
