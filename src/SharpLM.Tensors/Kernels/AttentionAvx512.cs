@@ -6,7 +6,7 @@
 //                                           one broadcast of q[i, c] and four loads of Kᵀ[c, j0..j0+64)
 //                                           per c — the GEMM micro-kernel's register-blocking scheme
 //                                           (Goto & van de Geijn 2008) over a K that is pre-transposed
-//                                           once per call into (B, NKV, HS, Tp), so no tile is packed.
+//                                           once per call into tile-major (B, NKV, Tp/64, HS, 64), so no tile is packed.
 //   update  C (rows × HS) += A · M          Accum<R>: R output rows × 64 columns in registers, one row
 //                                           of M (V, K, dO or Q: contiguous HS floats) and R broadcasts
 //                                           of A per k; A is addressed with two strides, so the same
@@ -31,7 +31,10 @@ public static unsafe partial class Attention
 
     private static bool FastPath(int HS) => Avx512F.IsSupported && HS % 16 == 0 && HS <= 512;
 
-    // Kᵀ (and Vᵀ) per (b, kv head): (B, NKV, HS, Tp) with Tp = T rounded up to the tile, zero padded.
+    // Kᵀ (and Vᵀ) per (b, kv head), tile-major: (B, NKV, Tp/64, HS, 64) with Tp = T rounded up to the
+    // tile, zero padded. Tile-major keeps the HS rows a score kernel walks in one contiguous block: with
+    // (HS, Tp) rows the stride between them is Tp floats (4 KB at T = 1024), every row falls in the same
+    // few L1 sets, and the tile is re-read from L2 on each pass.
     private struct Transpose : IParallelBody
     {
         public float* Src, Dst; public int T, Tp, NKV, HS; public float Mul;
@@ -42,14 +45,14 @@ public static unsafe partial class Attention
             for (int task = start; task < end; task++) // task = (b·NKV + kvh)·tiles + tile
             {
                 int tiles = Tp / Tile, tile = task % tiles, bk = task / tiles, kvh = bk % NKV, b = bk / NKV;
-                float* src = Src + (long)b * T * kStride + (long)kvh * HS, dst = Dst + (long)bk * HS * Tp;
+                float* src = Src + (long)b * T * kStride + (long)kvh * HS, dst = Dst + (long)bk * HS * Tp + (long)tile * HS * Tile;
                 int t0 = tile * Tile, t1 = Math.Min(T, t0 + Tile);
                 int tg = t0 + (t1 - t0) / 8 * 8; // whole groups of 8 rows: one gather per (c, group)
                 var idx = Vector256.Create(0, 1, 2, 3, 4, 5, 6, 7) * (int)kStride;
                 var mul = Vector256.Create(Mul);
                 for (int c = 0; c < HS; c++)
                 {
-                    float* d = dst + (long)c * Tp;
+                    float* d = dst + (long)c * Tile - t0; // d[t] for t in the tile
                     for (int t = t0; t < tg; t += 8) (Avx2.GatherVector256(src + t * kStride + c, idx, 4) * mul).Store(d + t);
                     for (int t = tg; t < t1; t++) d[t] = src[t * kStride + c] * Mul;
                     for (int t = t1; t < t0 + Tile; t++) d[t] = 0f;
@@ -140,8 +143,8 @@ public static unsafe partial class Attention
                 for (int j0 = 0; j0 <= i0; j0 += Tile)
                 {
                     bool diag = j0 == i0;
-                    ScoreRows(qBase, qStride, Kt + tOff + j0, Tp, HS, s, rows, diag);
-                    ScoreRows(gBase, qStride, Vt + tOff + j0, Tp, HS, dp, rows, diag);
+                    ScoreRows(qBase, qStride, Kt + tOff + (long)j0 * HS, Tile, HS, s, rows, diag);
+                    ScoreRows(gBase, qStride, Vt + tOff + (long)j0 * HS, Tile, HS, dp, rows, diag);
                     for (int r = 0; r < rows; r++) RowDs(s + r * Tile, dp + r * Tile, scale, lseRow[r], dRow[r], diag ? r + 1 : Tile, false);
                     AccumRows(dp, Tile, 1, kBase + j0 * kStride, kStride, diag ? 0 : Tile, dqBase, qStride, rows, HS);
                 }
@@ -176,8 +179,8 @@ public static unsafe partial class Attention
                         bool diag = i0 == j0;
                         int rows = Math.Min(Tile, T - i0);
                         long qOff = ((long)b * T * NH + h) * HS + i0 * qStride;
-                        ScoreRows(Q + qOff, qStride, Kt + tOff + j0, Tp, HS, s, rows, diag);
-                        ScoreRows(Dout + qOff, qStride, Vt + tOff + j0, Tp, HS, dp, rows, diag);
+                        ScoreRows(Q + qOff, qStride, Kt + tOff + (long)j0 * HS, Tile, HS, s, rows, diag);
+                        ScoreRows(Dout + qOff, qStride, Vt + tOff + (long)j0 * HS, Tile, HS, dp, rows, diag);
                         for (int r = 0; r < rows; r++) RowDs(s + r * Tile, dp + r * Tile, scale, lseRow[i0 + r], dRow[i0 + r], diag ? r + 1 : Tile, true);
                         AccumRows(s, 1, Tile, Dout + qOff, qStride, rows, dV, HS, cols, HS);  // dV += Pᵀ·dO
                         AccumRows(dp, 1, Tile, Q + qOff, qStride, rows, dK, HS, cols, HS);    // dK += dSᵀ·Q
@@ -217,7 +220,7 @@ public static unsafe partial class Attention
                 for (int j0 = 0; j0 <= i0; j0 += Tile)
                 {
                     bool diag = j0 == i0;
-                    ScoreRows(qBase, qStride, kt + j0, Tp, HS, s, rows, diag);
+                    ScoreRows(qBase, qStride, kt + (long)j0 * HS, Tile, HS, s, rows, diag);
                     for (int r = 0; r < rows; r++)
                     {
                         float sum = RowOnline(s + r * Tile, diag ? r + 1 : Tile, ref mRow[r], out float corr); // visible keys: r + 1 on the diagonal
