@@ -6,7 +6,7 @@
 //                                           one broadcast of q[i, c] and four loads of Kᵀ[c, j0..j0+64)
 //                                           per c — the GEMM micro-kernel's register-blocking scheme
 //                                           (Goto & van de Geijn 2008) over a K that is pre-transposed
-//                                           once per call into (B, NKV, HS, Tp), so no tile is packed.
+//                                           once per call into tile-major (B, NKV, Tp/64, HS, 64), so no tile is packed.
 //   update  C (rows × HS) += A · M          Accum<R>: R output rows × 64 columns in registers, one row
 //                                           of M (V, K, dO or Q: contiguous HS floats) and R broadcasts
 //                                           of A per k; A is addressed with two strides, so the same
@@ -31,32 +31,42 @@ public static unsafe partial class Attention
 
     private static bool FastPath(int HS) => Avx512F.IsSupported && HS % 16 == 0 && HS <= 512;
 
-    // Kᵀ (and Vᵀ) per (b, kv head): (B, NKV, HS, Tp) with Tp = T rounded up to the tile, zero padded.
+    // Kᵀ (and Vᵀ) per (b, kv head), tile-major: (B, NKV, Tp/64, HS, 64) with Tp = T rounded up to the
+    // tile, zero padded. Tile-major keeps the HS rows a score kernel walks in one contiguous block: with
+    // (HS, Tp) rows the stride between them is Tp floats (4 KB at T = 1024), every row falls in the same
+    // few L1 sets, and the tile is re-read from L2 on each pass.
     private struct Transpose : IParallelBody
     {
-        public float* Src, Dst; public int T, Tp, NKV, HS;
+        public float* Src, Dst; public int T, Tp, NKV, HS; public float Mul;
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)] // long loops: straight to optimised code, no OSR
         public readonly void Execute(int start, int end)
         {
             long kStride = (long)NKV * HS;
             for (int task = start; task < end; task++) // task = (b·NKV + kvh)·tiles + tile
             {
                 int tiles = Tp / Tile, tile = task % tiles, bk = task / tiles, kvh = bk % NKV, b = bk / NKV;
-                float* src = Src + (long)b * T * kStride + (long)kvh * HS, dst = Dst + (long)bk * HS * Tp;
+                float* src = Src + (long)b * T * kStride + (long)kvh * HS, dst = Dst + (long)bk * HS * Tp + (long)tile * HS * Tile;
                 int t0 = tile * Tile, t1 = Math.Min(T, t0 + Tile);
+                int tg = t0 + (t1 - t0) / 8 * 8; // whole groups of 8 rows: one gather per (c, group)
+                var idx = Vector256.Create(0, 1, 2, 3, 4, 5, 6, 7) * (int)kStride;
+                var mul = Vector256.Create(Mul);
                 for (int c = 0; c < HS; c++)
                 {
-                    float* d = dst + (long)c * Tp;
-                    for (int t = t0; t < t1; t++) d[t] = src[t * kStride + c];
+                    float* d = dst + (long)c * Tile - t0; // d[t] for t in the tile
+                    for (int t = t0; t < tg; t += 8) (Avx2.GatherVector256(src + t * kStride + c, idx, 4) * mul).Store(d + t);
+                    for (int t = tg; t < t1; t++) d[t] = src[t * kStride + c] * Mul;
                     for (int t = t1; t < t0 + Tile; t++) d[t] = 0f;
                 }
             }
         }
     }
 
-    private static void TransposeInto(float* dst, float* k, int B, int T, int NKV, int HS)
+    // dst = mul · srcᵀ per (b, kv head). K is stored pre-multiplied by 1/√HS (exact for HS = 4ᵏ), so
+    // the score tiles come out already scaled.
+    private static void TransposeInto(float* dst, float* k, int B, int T, int NKV, int HS, float mul)
     {
         int Tp = (T + Tile - 1) / Tile * Tile;
-        var body = new Transpose { Src = k, Dst = dst, T = T, Tp = Tp, NKV = NKV, HS = HS };
+        var body = new Transpose { Src = k, Dst = dst, T = T, Tp = Tp, NKV = NKV, HS = HS, Mul = mul };
         WorkerPool.For(B * NKV * (Tp / Tile), 1, ref body);
     }
 
@@ -64,7 +74,7 @@ public static unsafe partial class Attention
     {
         int Tp = (T + Tile - 1) / Tile * Tile;
         float* kt = Scratch.Floats(3, (long)B * NKV * HS * Tp);
-        TransposeInto(kt, k, B, T, NKV, HS);
+        TransposeInto(kt, k, B, T, NKV, HS, 1f / MathF.Sqrt(HS));
         int qBlocks = Tp / Tile;
         var body = new FwdTiles { Out = output, Lse = lse, Q = q, Kt = kt, V = v, T = T, Tp = Tp, NH = NH, NKV = NKV, HS = HS, QBlocks = qBlocks };
         WorkerPool.For(B * NH * qBlocks, 1, ref body);
@@ -75,8 +85,8 @@ public static unsafe partial class Attention
         int Tp = (T + Tile - 1) / Tile * Tile;
         long n = (long)B * NKV * HS * Tp;
         float* kt = Scratch.Floats(3, 2 * n), vt = kt + n;
-        TransposeInto(kt, k, B, T, NKV, HS);
-        TransposeInto(vt, v, B, T, NKV, HS);
+        TransposeInto(kt, k, B, T, NKV, HS, 1f / MathF.Sqrt(HS));
+        TransposeInto(vt, v, B, T, NKV, HS, 1f);
         int blocks = Tp / Tile;
         var qBody = new DqTiles { Dq = dq, Dout = dout, Q = q, Kt = kt, Vt = vt, K = k, Lse = lse, D = D, T = T, Tp = Tp, NH = NH, NKV = NKV, HS = HS, Blocks = blocks };
         WorkerPool.For(B * NH * blocks, 1, ref qBody);
@@ -84,35 +94,38 @@ public static unsafe partial class Attention
         WorkerPool.For(B * NKV * blocks, 1, ref kvBody);
     }
 
-    // dS = P ⊙ (dP − D)·scale with P = e^(S·scale − L), for the nv visible keys of a row (0 beyond);
-    // P is written over S when keepP, dS over dP.
+    // dS = P ⊙ (dP − D)·scale with P = e^(S − L) (S already scaled), for the nv visible keys of a row and
+    // 0 beyond (entries past nv may hold stale values: they are selected away, never multiplied); P is
+    // written over S when keepP, dS over dP.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void RowDs(float* sr, float* dpr, float scale, float L, float Di, int nv, bool keepP)
     {
-        var sv = Vector512.Create(scale); var lv = Vector512.Create(L);
-        var e0 = Avx512F.FusedMultiplySubtract(Vector512.Load(sr), sv, lv); var e1 = Avx512F.FusedMultiplySubtract(Vector512.Load(sr + 16), sv, lv);
-        var e2 = Avx512F.FusedMultiplySubtract(Vector512.Load(sr + 32), sv, lv); var e3 = Avx512F.FusedMultiplySubtract(Vector512.Load(sr + 48), sv, lv);
+        var lv = Vector512.Create(L);
+        var e0 = Vector512.Load(sr) - lv; var e1 = Vector512.Load(sr + 16) - lv;
+        var e2 = Vector512.Load(sr + 32) - lv; var e3 = Vector512.Load(sr + 48) - lv;
         FastMath.Exp4(ref e0, ref e1, ref e2, ref e3);
+        var sv = Vector512.Create(scale); var dv = Vector512.Create(Di);
+        var d0 = e0 * (Vector512.Load(dpr) - dv) * sv; var d1 = e1 * (Vector512.Load(dpr + 16) - dv) * sv;
+        var d2 = e2 * (Vector512.Load(dpr + 32) - dv) * sv; var d3 = e3 * (Vector512.Load(dpr + 48) - dv) * sv;
         if (nv < Tile)
         {
             var n = Vector512.Create(nv);
-            e0 = Vector512.ConditionalSelect(Vector512.LessThan(Lanes, n).AsSingle(), e0, Vector512<float>.Zero);
-            e1 = Vector512.ConditionalSelect(Vector512.LessThan(Lanes + Vector512.Create(16), n).AsSingle(), e1, Vector512<float>.Zero);
-            e2 = Vector512.ConditionalSelect(Vector512.LessThan(Lanes + Vector512.Create(32), n).AsSingle(), e2, Vector512<float>.Zero);
-            e3 = Vector512.ConditionalSelect(Vector512.LessThan(Lanes + Vector512.Create(48), n).AsSingle(), e3, Vector512<float>.Zero);
+            var k0 = Vector512.LessThan(Lanes, n).AsSingle(); var k1 = Vector512.LessThan(Lanes + Vector512.Create(16), n).AsSingle();
+            var k2 = Vector512.LessThan(Lanes + Vector512.Create(32), n).AsSingle(); var k3 = Vector512.LessThan(Lanes + Vector512.Create(48), n).AsSingle();
+            e0 = Vector512.ConditionalSelect(k0, e0, default); e1 = Vector512.ConditionalSelect(k1, e1, default);
+            e2 = Vector512.ConditionalSelect(k2, e2, default); e3 = Vector512.ConditionalSelect(k3, e3, default);
+            d0 = Vector512.ConditionalSelect(k0, d0, default); d1 = Vector512.ConditionalSelect(k1, d1, default);
+            d2 = Vector512.ConditionalSelect(k2, d2, default); d3 = Vector512.ConditionalSelect(k3, d3, default);
         }
         if (keepP) { e0.Store(sr); e1.Store(sr + 16); e2.Store(sr + 32); e3.Store(sr + 48); }
-        var dv = Vector512.Create(Di);
-        (e0 * (Vector512.Load(dpr) - dv) * sv).Store(dpr);
-        (e1 * (Vector512.Load(dpr + 16) - dv) * sv).Store(dpr + 16);
-        (e2 * (Vector512.Load(dpr + 32) - dv) * sv).Store(dpr + 32);
-        (e3 * (Vector512.Load(dpr + 48) - dv) * sv).Store(dpr + 48);
+        d0.Store(dpr); d1.Store(dpr + 16); d2.Store(dpr + 32); d3.Store(dpr + 48);
     }
 
     // dQ per (b, h, query block): dQ_blk += dS·K over the key tiles up to the diagonal.
     private struct DqTiles : IParallelBody
     {
         public float* Dq, Dout, Q, Kt, Vt, K, Lse, D; public int T, Tp, NH, NKV, HS, Blocks;
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)] // long loops: straight to optimised code, no OSR
         public readonly void Execute(int start, int end)
         {
             float scale = 1f / MathF.Sqrt(HS);
@@ -130,8 +143,8 @@ public static unsafe partial class Attention
                 for (int j0 = 0; j0 <= i0; j0 += Tile)
                 {
                     bool diag = j0 == i0;
-                    ScoreRows(qBase, qStride, Kt + tOff + j0, Tp, HS, s, rows);
-                    ScoreRows(gBase, qStride, Vt + tOff + j0, Tp, HS, dp, rows);
+                    ScoreRows(qBase, qStride, Kt + tOff + (long)j0 * HS, Tile, HS, s, rows, diag);
+                    ScoreRows(gBase, qStride, Vt + tOff + (long)j0 * HS, Tile, HS, dp, rows, diag);
                     for (int r = 0; r < rows; r++) RowDs(s + r * Tile, dp + r * Tile, scale, lseRow[r], dRow[r], diag ? r + 1 : Tile, false);
                     AccumRows(dp, Tile, 1, kBase + j0 * kStride, kStride, diag ? 0 : Tile, dqBase, qStride, rows, HS);
                 }
@@ -144,6 +157,7 @@ public static unsafe partial class Attention
     private struct DkvTiles : IParallelBody
     {
         public float* Dk, Dv, Dout, Q, Kt, Vt, Lse, D; public int T, Tp, NH, NKV, HS, Blocks;
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)] // long loops: straight to optimised code, no OSR
         public readonly void Execute(int start, int end)
         {
             float scale = 1f / MathF.Sqrt(HS);
@@ -165,8 +179,8 @@ public static unsafe partial class Attention
                         bool diag = i0 == j0;
                         int rows = Math.Min(Tile, T - i0);
                         long qOff = ((long)b * T * NH + h) * HS + i0 * qStride;
-                        ScoreRows(Q + qOff, qStride, Kt + tOff + j0, Tp, HS, s, rows);
-                        ScoreRows(Dout + qOff, qStride, Vt + tOff + j0, Tp, HS, dp, rows);
+                        ScoreRows(Q + qOff, qStride, Kt + tOff + (long)j0 * HS, Tile, HS, s, rows, diag);
+                        ScoreRows(Dout + qOff, qStride, Vt + tOff + (long)j0 * HS, Tile, HS, dp, rows, diag);
                         for (int r = 0; r < rows; r++) RowDs(s + r * Tile, dp + r * Tile, scale, lseRow[i0 + r], dRow[i0 + r], diag ? r + 1 : Tile, true);
                         AccumRows(s, 1, Tile, Dout + qOff, qStride, rows, dV, HS, cols, HS);  // dV += Pᵀ·dO
                         AccumRows(dp, 1, Tile, Q + qOff, qStride, rows, dK, HS, cols, HS);    // dK += dSᵀ·Q
@@ -185,9 +199,9 @@ public static unsafe partial class Attention
     private struct FwdTiles : IParallelBody
     {
         public float* Out, Lse, Q, Kt, V; public int T, Tp, NH, NKV, HS, QBlocks;
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)] // long loops: straight to optimised code, no OSR
         public readonly void Execute(int start, int end)
         {
-            float scale = 1f / MathF.Sqrt(HS);
             float* s = Scratch.Floats(2, Tile * Tile + 2L * Tile); // scores/probabilities, then m and l per row
             float* mRow = s + Tile * Tile, lRow = mRow + Tile;
             long qStride = (long)NH * HS, kStride = (long)NKV * HS;
@@ -206,16 +220,11 @@ public static unsafe partial class Attention
                 for (int j0 = 0; j0 <= i0; j0 += Tile)
                 {
                     bool diag = j0 == i0;
-                    ScoreRows(qBase, qStride, kt + j0, Tp, HS, s, rows);
+                    ScoreRows(qBase, qStride, kt + (long)j0 * HS, Tile, HS, s, rows, diag);
                     for (int r = 0; r < rows; r++)
                     {
-                        int nv = diag ? r + 1 : Tile; // visible keys of this row in the tile
-                        float* sr = s + r * Tile;
-                        float mOld = mRow[r];
-                        float mNew = MathF.Max(mOld, RowMaxScaled(sr, scale, nv));
-                        float corr = FastMath.Exp(mOld - mNew); // 0 on the first tile (mOld = −∞)
-                        lRow[r] = lRow[r] * corr + RowExp(sr, scale, mNew, nv);
-                        mRow[r] = mNew;
+                        float sum = RowOnline(s + r * Tile, diag ? r + 1 : Tile, ref mRow[r], out float corr); // visible keys: r + 1 on the diagonal
+                        lRow[r] = lRow[r] * corr + sum;
                         if (corr != 1f) Simd.Scale(corr, oBase + r * qStride, HS);
                     }
                     // O += P·V; on the diagonal tile row r uses keys < r + 1 (the rest of P is 0).
@@ -232,41 +241,29 @@ public static unsafe partial class Attention
         }
     }
 
-    // max over the nv visible scores of a row, after scaling them in place.
+    // One row of the online softmax over a tile (scores already scaled): m ← max(m, max of the nv visible
+    // scores), p = e^(s − m) in place (0 beyond nv; stale entries there are selected away). Returns Σ p
+    // and the correction e^(m_old − m) for what was accumulated before.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static float RowMaxScaled(float* sr, float scale, int nv)
+    private static float RowOnline(float* sr, int nv, ref float m, out float corr)
     {
-        var sv = Vector512.Create(scale);
-        var a0 = Vector512.Load(sr) * sv; var a1 = Vector512.Load(sr + 16) * sv;
-        var a2 = Vector512.Load(sr + 32) * sv; var a3 = Vector512.Load(sr + 48) * sv;
-        a0.Store(sr); a1.Store(sr + 16); a2.Store(sr + 32); a3.Store(sr + 48);
-        if (nv < Tile)
+        var e0 = Vector512.Load(sr); var e1 = Vector512.Load(sr + 16); var e2 = Vector512.Load(sr + 32); var e3 = Vector512.Load(sr + 48);
+        if (nv < Tile) // hidden keys → −∞ (stale values included), whose e^(s − m) is exactly 0
         {
-            float m = float.NegativeInfinity;
-            for (int j = 0; j < nv; j++) m = MathF.Max(m, sr[j]);
-            return m;
+            var n = Vector512.Create(nv); var ninf = Vector512.Create(float.NegativeInfinity);
+            e0 = Vector512.ConditionalSelect(Vector512.LessThan(Lanes, n).AsSingle(), e0, ninf);
+            e1 = Vector512.ConditionalSelect(Vector512.LessThan(Lanes + Vector512.Create(16), n).AsSingle(), e1, ninf);
+            e2 = Vector512.ConditionalSelect(Vector512.LessThan(Lanes + Vector512.Create(32), n).AsSingle(), e2, ninf);
+            e3 = Vector512.ConditionalSelect(Vector512.LessThan(Lanes + Vector512.Create(48), n).AsSingle(), e3, ninf);
         }
-        var mx = Avx512F.Max(Avx512F.Max(a0, a1), Avx512F.Max(a2, a3));
-        return HMax(mx);
-    }
-
-    // p = e^(s − m) for the nv visible entries, 0 for the rest, in place; returns Σ p.
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static float RowExp(float* sr, float scale, float m, int nv)
-    {
-        var mv = Vector512.Create(m);
-        var e0 = Vector512.Load(sr) - mv; var e1 = Vector512.Load(sr + 16) - mv;
-        var e2 = Vector512.Load(sr + 32) - mv; var e3 = Vector512.Load(sr + 48) - mv;
+        float mx = HMax(Avx512F.Max(Avx512F.Max(e0, e1), Avx512F.Max(e2, e3)));
+        float mOld = m, mNew = MathF.Max(mOld, mx);
+        m = mNew;
+        var mv = Vector512.Create(mNew);
+        e0 -= mv; e1 -= mv; e2 -= mv; e3 -= mv;
         FastMath.Exp4(ref e0, ref e1, ref e2, ref e3);
-        if (nv < Tile)
-        {
-            var n = Vector512.Create(nv);
-            e0 = Vector512.ConditionalSelect(Vector512.LessThan(Lanes, n).AsSingle(), e0, Vector512<float>.Zero);
-            e1 = Vector512.ConditionalSelect(Vector512.LessThan(Lanes + Vector512.Create(16), n).AsSingle(), e1, Vector512<float>.Zero);
-            e2 = Vector512.ConditionalSelect(Vector512.LessThan(Lanes + Vector512.Create(32), n).AsSingle(), e2, Vector512<float>.Zero);
-            e3 = Vector512.ConditionalSelect(Vector512.LessThan(Lanes + Vector512.Create(48), n).AsSingle(), e3, Vector512<float>.Zero);
-        }
         e0.Store(sr); e1.Store(sr + 16); e2.Store(sr + 32); e3.Store(sr + 48);
+        corr = FastMath.Exp(mOld - mNew); // 0 on the first tile (m_old = −∞)
         return Vector512.Sum((e0 + e1) + (e2 + e3));
     }
 
@@ -282,23 +279,42 @@ public static unsafe partial class Attention
         return q.ToScalar();
     }
 
-    // s[r, 0..64) = Σ_c a[r·lda + c] · bt[c·ldb + 0..64) for r < rows.
-    private static void ScoreRows(float* a, long lda, float* bt, long ldb, int K, float* s, int rows)
+    // s[r, 0..64) = Σ_c a[r·lda + c] · bt[c·ldb + 0..64) for r < rows. On the diagonal tile a group of
+    // rows r0..r0+R−1 sees only keys < r0 + R, so only that many 16-key columns are computed (the rest
+    // of its S rows is left stale and masked by the row code): the triangle costs about half a tile.
+    private static void ScoreRows(float* a, long lda, float* bt, long ldb, int K, float* s, int rows, bool diag)
     {
-        int r = 0;
-        for (; r + 6 <= rows; r += 6) Scores<R6>(a + r * lda, lda, bt, ldb, K, s + r * Tile);
-        switch (rows - r)
+        for (int r = 0; r < rows; r += 6)
         {
-            case 1: Scores<R1>(a + r * lda, lda, bt, ldb, K, s + r * Tile); break;
-            case 2: Scores<R2>(a + r * lda, lda, bt, ldb, K, s + r * Tile); break;
-            case 3: Scores<R3>(a + r * lda, lda, bt, ldb, K, s + r * Tile); break;
-            case 4: Scores<R4>(a + r * lda, lda, bt, ldb, K, s + r * Tile); break;
-            case 5: Scores<R5>(a + r * lda, lda, bt, ldb, K, s + r * Tile); break;
+            int R = Math.Min(6, rows - r);
+            int nvec = diag ? Math.Min(4, (r + R + 15) >> 4) : 4;
+            switch (nvec)
+            {
+                case 1: ScoreGroup<R1>(a + r * lda, lda, bt, ldb, K, s + r * Tile, R); break;
+                case 2: ScoreGroup<R2>(a + r * lda, lda, bt, ldb, K, s + r * Tile, R); break;
+                case 3: ScoreGroup<R3>(a + r * lda, lda, bt, ldb, K, s + r * Tile, R); break;
+                default: ScoreGroup<R4>(a + r * lda, lda, bt, ldb, K, s + r * Tile, R); break;
+            }
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void ScoreGroup<TC>(float* a, long lda, float* bt, long ldb, int K, float* s, int R) where TC : struct, IRows
+    {
+        switch (R)
+        {
+            case 1: Scores<R1, TC>(a, lda, bt, ldb, K, s); break;
+            case 2: Scores<R2, TC>(a, lda, bt, ldb, K, s); break;
+            case 3: Scores<R3, TC>(a, lda, bt, ldb, K, s); break;
+            case 4: Scores<R4, TC>(a, lda, bt, ldb, K, s); break;
+            case 5: Scores<R5, TC>(a, lda, bt, ldb, K, s); break;
+            default: Scores<R6, TC>(a, lda, bt, ldb, K, s); break;
+        }
+    }
+
+    // TR rows × TC 16-key columns of scores: TR·TC zmm accumulators, one broadcast per row and TC loads per c.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Scores<TR>(float* a, long lda, float* bt, long ldb, int K, float* s) where TR : struct, IRows
+    private static void Scores<TR, TC>(float* a, long lda, float* bt, long ldb, int K, float* s) where TR : struct, IRows where TC : struct, IRows
     {
         Vector512<float> c00 = default, c01 = default, c02 = default, c03 = default, c10 = default, c11 = default, c12 = default, c13 = default,
             c20 = default, c21 = default, c22 = default, c23 = default, c30 = default, c31 = default, c32 = default, c33 = default,
@@ -307,20 +323,33 @@ public static unsafe partial class Attention
         for (int c = 0; c < K; c++)
         {
             float* b = bt + c * ldb;
-            var b0 = Vector512.Load(b); var b1 = Vector512.Load(b + 16); var b2 = Vector512.Load(b + 32); var b3 = Vector512.Load(b + 48);
-            if (TR.N > 0) { var x = Vector512.Create(a0[c]); c00 = Avx512F.FusedMultiplyAdd(x, b0, c00); c01 = Avx512F.FusedMultiplyAdd(x, b1, c01); c02 = Avx512F.FusedMultiplyAdd(x, b2, c02); c03 = Avx512F.FusedMultiplyAdd(x, b3, c03); }
-            if (TR.N > 1) { var x = Vector512.Create(a1[c]); c10 = Avx512F.FusedMultiplyAdd(x, b0, c10); c11 = Avx512F.FusedMultiplyAdd(x, b1, c11); c12 = Avx512F.FusedMultiplyAdd(x, b2, c12); c13 = Avx512F.FusedMultiplyAdd(x, b3, c13); }
-            if (TR.N > 2) { var x = Vector512.Create(a2[c]); c20 = Avx512F.FusedMultiplyAdd(x, b0, c20); c21 = Avx512F.FusedMultiplyAdd(x, b1, c21); c22 = Avx512F.FusedMultiplyAdd(x, b2, c22); c23 = Avx512F.FusedMultiplyAdd(x, b3, c23); }
-            if (TR.N > 3) { var x = Vector512.Create(a3[c]); c30 = Avx512F.FusedMultiplyAdd(x, b0, c30); c31 = Avx512F.FusedMultiplyAdd(x, b1, c31); c32 = Avx512F.FusedMultiplyAdd(x, b2, c32); c33 = Avx512F.FusedMultiplyAdd(x, b3, c33); }
-            if (TR.N > 4) { var x = Vector512.Create(a4[c]); c40 = Avx512F.FusedMultiplyAdd(x, b0, c40); c41 = Avx512F.FusedMultiplyAdd(x, b1, c41); c42 = Avx512F.FusedMultiplyAdd(x, b2, c42); c43 = Avx512F.FusedMultiplyAdd(x, b3, c43); }
-            if (TR.N > 5) { var x = Vector512.Create(a5[c]); c50 = Avx512F.FusedMultiplyAdd(x, b0, c50); c51 = Avx512F.FusedMultiplyAdd(x, b1, c51); c52 = Avx512F.FusedMultiplyAdd(x, b2, c52); c53 = Avx512F.FusedMultiplyAdd(x, b3, c53); }
+            var b0 = Vector512.Load(b);
+            Vector512<float> b1 = default, b2 = default, b3 = default;
+            if (TC.N > 1) b1 = Vector512.Load(b + 16);
+            if (TC.N > 2) b2 = Vector512.Load(b + 32);
+            if (TC.N > 3) b3 = Vector512.Load(b + 48);
+            if (TR.N > 0) { var x = Vector512.Create(a0[c]); c00 = Avx512F.FusedMultiplyAdd(x, b0, c00); if (TC.N > 1) c01 = Avx512F.FusedMultiplyAdd(x, b1, c01); if (TC.N > 2) c02 = Avx512F.FusedMultiplyAdd(x, b2, c02); if (TC.N > 3) c03 = Avx512F.FusedMultiplyAdd(x, b3, c03); }
+            if (TR.N > 1) { var x = Vector512.Create(a1[c]); c10 = Avx512F.FusedMultiplyAdd(x, b0, c10); if (TC.N > 1) c11 = Avx512F.FusedMultiplyAdd(x, b1, c11); if (TC.N > 2) c12 = Avx512F.FusedMultiplyAdd(x, b2, c12); if (TC.N > 3) c13 = Avx512F.FusedMultiplyAdd(x, b3, c13); }
+            if (TR.N > 2) { var x = Vector512.Create(a2[c]); c20 = Avx512F.FusedMultiplyAdd(x, b0, c20); if (TC.N > 1) c21 = Avx512F.FusedMultiplyAdd(x, b1, c21); if (TC.N > 2) c22 = Avx512F.FusedMultiplyAdd(x, b2, c22); if (TC.N > 3) c23 = Avx512F.FusedMultiplyAdd(x, b3, c23); }
+            if (TR.N > 3) { var x = Vector512.Create(a3[c]); c30 = Avx512F.FusedMultiplyAdd(x, b0, c30); if (TC.N > 1) c31 = Avx512F.FusedMultiplyAdd(x, b1, c31); if (TC.N > 2) c32 = Avx512F.FusedMultiplyAdd(x, b2, c32); if (TC.N > 3) c33 = Avx512F.FusedMultiplyAdd(x, b3, c33); }
+            if (TR.N > 4) { var x = Vector512.Create(a4[c]); c40 = Avx512F.FusedMultiplyAdd(x, b0, c40); if (TC.N > 1) c41 = Avx512F.FusedMultiplyAdd(x, b1, c41); if (TC.N > 2) c42 = Avx512F.FusedMultiplyAdd(x, b2, c42); if (TC.N > 3) c43 = Avx512F.FusedMultiplyAdd(x, b3, c43); }
+            if (TR.N > 5) { var x = Vector512.Create(a5[c]); c50 = Avx512F.FusedMultiplyAdd(x, b0, c50); if (TC.N > 1) c51 = Avx512F.FusedMultiplyAdd(x, b1, c51); if (TC.N > 2) c52 = Avx512F.FusedMultiplyAdd(x, b2, c52); if (TC.N > 3) c53 = Avx512F.FusedMultiplyAdd(x, b3, c53); }
         }
-        if (TR.N > 0) { c00.Store(s); c01.Store(s + 16); c02.Store(s + 32); c03.Store(s + 48); }
-        if (TR.N > 1) { c10.Store(s + Tile); c11.Store(s + Tile + 16); c12.Store(s + Tile + 32); c13.Store(s + Tile + 48); }
-        if (TR.N > 2) { c20.Store(s + 2 * Tile); c21.Store(s + 2 * Tile + 16); c22.Store(s + 2 * Tile + 32); c23.Store(s + 2 * Tile + 48); }
-        if (TR.N > 3) { c30.Store(s + 3 * Tile); c31.Store(s + 3 * Tile + 16); c32.Store(s + 3 * Tile + 32); c33.Store(s + 3 * Tile + 48); }
-        if (TR.N > 4) { c40.Store(s + 4 * Tile); c41.Store(s + 4 * Tile + 16); c42.Store(s + 4 * Tile + 32); c43.Store(s + 4 * Tile + 48); }
-        if (TR.N > 5) { c50.Store(s + 5 * Tile); c51.Store(s + 5 * Tile + 16); c52.Store(s + 5 * Tile + 32); c53.Store(s + 5 * Tile + 48); }
+        StoreRow<TC>(s, c00, c01, c02, c03);
+        if (TR.N > 1) StoreRow<TC>(s + Tile, c10, c11, c12, c13);
+        if (TR.N > 2) StoreRow<TC>(s + 2 * Tile, c20, c21, c22, c23);
+        if (TR.N > 3) StoreRow<TC>(s + 3 * Tile, c30, c31, c32, c33);
+        if (TR.N > 4) StoreRow<TC>(s + 4 * Tile, c40, c41, c42, c43);
+        if (TR.N > 5) StoreRow<TC>(s + 5 * Tile, c50, c51, c52, c53);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StoreRow<TC>(float* s, Vector512<float> v0, Vector512<float> v1, Vector512<float> v2, Vector512<float> v3) where TC : struct, IRows
+    {
+        v0.Store(s);
+        if (TC.N > 1) v1.Store(s + 16);
+        if (TC.N > 2) v2.Store(s + 32);
+        if (TC.N > 3) v3.Store(s + 48);
     }
 
     // c[r·ldc + 0..HS) += Σ_{k < K_r} a[r·ars + k·aks] · m[k·ldm + 0..HS) for r < rows, where K_r = kFixed
