@@ -3,6 +3,12 @@
 // heads and NKV key/value heads of HS channels (KV = NKV·HS); I the MLP width; V the vocabulary.
 // Backward conventions: DRes holds ∂loss/∂(residual stream) and is updated in place layer by layer (each
 // norm backward accumulates into it); weight gradients accumulate (+=) so micro-batches add up.
+// Mixed precision (Bf16Activations, in the manner of autocast's bf16 saved tensors but keeping the forward f32):
+// each block computes in one shared f32 working set and keeps bf16 copies (round to nearest even) of its input,
+// norm outputs, q/k/v, attention output, attention residual and MLP pre-activation, written by the kernels that
+// produce or read them; backward widens them inside its kernels (bf16-operand GEMMs, norm, activation and
+// attention backwards) and recomputes the MLP hidden from its pre-activation. Per-row statistics (mean, rstd,
+// logsumexp), the residual stream, gradients and master weights stay f32.
 using SharpLM.Models.Config;
 using SharpLM.Tensors;
 using SharpLM.Tensors.Kernels;

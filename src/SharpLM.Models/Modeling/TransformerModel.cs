@@ -17,8 +17,9 @@
 // Parameters live in one flat f32 buffer (and one for gradients) with per-tensor views named as Hugging Face
 // names them; checkpoints are model.safetensors + config.json (TransformerCheckpoint.cs).
 // Options (ModelConfig): ALiBi, QK-norm, final-logit soft-cap, mixture-of-experts MLP — see the per-option
-// comments; and execution modes CheckpointActivations (recompute each block in backward) and UseBf16 (bf16
-// weight copies for the GEMMs; f32 master weights and accumulation).
+// comments; and execution modes CheckpointActivations (recompute each block in backward), UseBf16 (bf16
+// weight copies for the GEMMs; f32 master weights and accumulation) and Bf16Activations (what backward reads
+// saved as bf16 and widened inside the backward kernels; f32 arithmetic).
 // What it is not: a KV-cache decoder (inference builds its own from the weights by name), or dropout.
 using SharpLM.Models.Config;
 using SharpLM.Tensors;
