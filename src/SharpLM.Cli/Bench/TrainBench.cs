@@ -120,7 +120,8 @@ internal static class TrainBench
                 float loss = model.ForwardBackward(rows, B, T, 1f);
                 long o0 = Stopwatch.GetTimestamp();
                 double norm = opt.GradNorm();
-                opt.Step(6e-4, SharpLM.Tensors.Kernels.Optim.ClipScale(norm, 1.0));
+                bool discarded = model.DiscardGradients(); // as the Trainer does
+                opt.Step(6e-4, SharpLM.Tensors.Kernels.Optim.ClipScale(norm, 1.0), clearGrads: !discarded);
                 optSeconds = Stopwatch.GetElapsedTime(o0).TotalSeconds;
                 return loss;
             }

@@ -155,6 +155,10 @@ internal static unsafe class GemmDriver
             if (bFloats <= SharedBLimit)
             {
                 sharedB = Buffer(ref _sharedB, bFloats);
+                // With B shared, a smaller row block costs nothing extra (a B panel from L3 still serves
+                // several tiles per load): cut about four blocks per thread, so a core that is briefly
+                // taken away or finishes late idles the other for a small block, not a quarter of the product.
+                if (threads > 1) mBlocks = Math.Min(mPanels, Math.Max(mBlocks, 4 * threads));
                 var pack = new PackB<TE> { TransB = transB, B = B, Ldb = ldb, PB = sharedB, N = N, K = K, NR = NR, KC = KC, NPanels = nPanels, Wide = TK.Wide };
                 int slices = (K + KC - 1) / KC, items = slices * nPanels;
                 WorkerPool.For(items, Math.Max(1, items / (4 * threads)), ref pack);
