@@ -184,7 +184,7 @@ public sealed class PipelineRunner(IReadOnlyList<PipelineItem> items, PipelineRu
                         var slots = alive;
                         Parallel.For(0, slots.Count, po, k => RunGroup(filters, start, end, slots[k]));
                     }
-                    else if (filters[start] is IBatchFilter bf) RunBatch(bf, alive);
+                    else if (filters[start] is IBatchFilter bf) RunBatch(bf, alive, Threads);
                     else foreach (var sl in alive) RunGroup(filters, start, end, sl);
                     long dt = Stopwatch.GetTimestamp() - t0;
                     // Attribute group time to its steps evenly (per-step timing inside a parallel group would
@@ -319,7 +319,7 @@ public sealed class PipelineRunner(IReadOnlyList<PipelineItem> items, PipelineRu
     private static bool IsParallel(IDocumentFilter f) => f is IParallelSafeFilter && f is not IBatchFilter;
 
     // A batch filter sees the whole batch's surviving documents at once (it parallelises inside).
-    private static void RunBatch(IBatchFilter f, List<Slot> slots)
+    private static void RunBatch(IBatchFilter f, List<Slot> slots, int threads)
     {
         var docs = new Document[slots.Count];
         for (int k = 0; k < slots.Count; k++)
@@ -331,7 +331,7 @@ public sealed class PipelineRunner(IReadOnlyList<PipelineItem> items, PipelineRu
             docs[k] = sl.Doc;
         }
         var verdicts = new FilterVerdict[docs.Length];
-        f.ApplyBatch(docs, verdicts);
+        f.ApplyBatch(docs, verdicts, threads);
         for (int k = 0; k < slots.Count; k++)
         {
             var sl = slots[k];
