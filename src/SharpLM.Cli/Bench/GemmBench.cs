@@ -30,6 +30,8 @@ internal static unsafe class GemmBench
         new("qkv_bwd_dx_256x768x2304_nn", 256, 768, 2304, false, false, false),
         new("qkv_bwd_dw_2304x768x256_tn_acc", 2304, 768, 256, true, false, true),
         new("lm_head_bwd_dx_256x768x50304_nn", 256, 768, 50304, false, false, false),
+        new("mlp_fc_bwd_dw_768x3072x256_tn_acc", 768, 3072, 256, true, false, true),
+        new("lm_head_bwd_dw_50304x768x256_tn_acc", 50304, 768, 256, true, false, true),
     ];
 
     /// <summary>The `sharplm bench gemm` verb.</summary>

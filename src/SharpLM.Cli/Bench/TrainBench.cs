@@ -38,9 +38,10 @@ internal static class TrainBench
         var bf16 = new Option<bool>("--bf16") { Description = "bf16 weight copies and activations for the GEMMs (f32 master weights); the peer uses bf16 autocast." };
         var ckpt = new Option<bool>("--checkpoint-activations") { Description = "Recompute each block's activations in backward (less memory, more FLOPs)." };
         var vsTorch = new Option<bool>("--vs-torch") { Description = "Also run the PyTorch peer (gpt_bench.py) on the same shapes and threads and print ratios." };
+        var profile = new Option<bool>("--profile") { Description = "Also print the timed steps' wall time per kind of work (GEMMs, attention, norms, LM head, optimizer, …) as seconds per step and share of the step." };
         var json = BenchCommands.JsonOption();
         var threads = BenchCommands.ThreadsOption();
-        foreach (var o in new Option[] { preset, depth, style, vocab, context, batch, seq, steps, bf16, ckpt, vsTorch, json, threads }) cmd.Options.Add(o);
+        foreach (var o in new Option[] { preset, depth, style, vocab, context, batch, seq, steps, bf16, ckpt, vsTorch, profile, json, threads }) cmd.Options.Add(o);
         cmd.SetAction(pr => CliErrors.Run(() =>
         {
             int t = pr.GetValue(threads);
@@ -75,7 +76,7 @@ internal static class TrainBench
             if (pr.GetValue(vsTorch))
                 peerConfig = PeerConfigFor(cfg, B, T) ?? throw new UserFacingException(
                     "--vs-torch needs the peer's shapes: config a = --preset gpt2-124m --batch 4 --seq 64; config b = --depth 6 --vocab 4096 --batch 16 --seq 256");
-            Run(new BenchReport(pr.GetValue(json)), cfg, name, B, T, n, pr.GetValue(bf16), pr.GetValue(ckpt), peerConfig);
+            Run(new BenchReport(pr.GetValue(json)), cfg, name, B, T, n, pr.GetValue(bf16), pr.GetValue(ckpt), peerConfig, pr.GetValue(profile));
             return 0;
         }));
         return cmd;
@@ -90,7 +91,7 @@ internal static class TrainBench
         return null;
     }
 
-    private static void Run(BenchReport report, ModelConfig cfg, string name, int B, int T, int steps, bool bf16, bool ckptActs, string? peerConfig)
+    private static void Run(BenchReport report, ModelConfig cfg, string name, int B, int T, int steps, bool bf16, bool ckptActs, string? peerConfig, bool profile = false)
     {
         int threads = WorkerPool.Threads;
         double peak = MachinePeak.FmaGflops(threads);
@@ -119,7 +120,8 @@ internal static class TrainBench
                 float loss = model.ForwardBackward(rows, B, T, 1f);
                 long o0 = Stopwatch.GetTimestamp();
                 double norm = opt.GradNorm();
-                opt.Step(6e-4, SharpLM.Tensors.Kernels.Optim.ClipScale(norm, 1.0));
+                bool discarded = model.DiscardGradients(); // as the Trainer does
+                opt.Step(6e-4, SharpLM.Tensors.Kernels.Optim.ClipScale(norm, 1.0), clearGrads: !discarded);
                 optSeconds = Stopwatch.GetElapsedTime(o0).TotalSeconds;
                 return loss;
             }
@@ -127,6 +129,8 @@ internal static class TrainBench
             Step(tokens[1]);
             long a0 = GC.GetAllocatedBytesForCurrentThread();
             lossN = 0;
+            StepProfile.Enabled = profile;
+            StepProfile.Reset();
             for (int i = 0; i < steps; i++)
             {
                 long t0 = Stopwatch.GetTimestamp();
@@ -135,6 +139,7 @@ internal static class TrainBench
                 optTimes[i] = optSeconds;
             }
             allocated = (GC.GetAllocatedBytesForCurrentThread() - a0) / steps;
+            StepProfile.Enabled = false;
         }
         long rssBytes = PeakRss(Environment.ProcessId);
         long gcHeap = GC.GetGCMemoryInfo().HeapSizeBytes;
@@ -159,6 +164,18 @@ internal static class TrainBench
         report.Add(new BenchRow("train", caseName + "_peak_rss", threads, rssBytes / 1048576.0, "MiB", peer?.PeakRssBytes > 0 ? peerName + "_peak_rss" : null,
             peer?.PeakRssBytes > 0 ? peer.PeakRssBytes / 1048576.0 : null,
             $"managed heap {ci(gcHeap / 1048576.0, "F1")} MiB, allocated per step {allocated} B; ratio < 1 = less memory than the peer"));
+        if (profile)
+        {
+            // The phases cover ForwardBackward; the optimizer is timed by the bench itself. Shares are of the mean step.
+            double mean = times.Sum() / steps;
+            foreach (var ph in Enum.GetValues<StepPhase>())
+            {
+                double s = StepProfile.Seconds(ph) / steps;
+                report.Add(new BenchRow("train", $"{caseName}_phase_{ph.ToString().ToLowerInvariant()}", threads, s, "s/step", "mean_step", mean, "ratio = share of the mean step"));
+            }
+            double opt = optTimes.Sum() / steps;
+            report.Add(new BenchRow("train", $"{caseName}_phase_optimizer", threads, opt, "s/step", "mean_step", mean, "grad norm + clip + AdamW; ratio = share of the mean step"));
+        }
         report.Flush($"bench train: {caseName}, {threads} thread(s)");
     }
 

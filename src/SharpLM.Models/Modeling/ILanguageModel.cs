@@ -44,4 +44,12 @@ public interface ILanguageModel : IDisposable
 
     /// <summary>Logits (batch, seq, Config.VocabSize) of <paramref name="batch"/> rows of <paramref name="seq"/> input ids (no targets).</summary>
     void Logits(ReadOnlySpan<int> inputs, int batch, int seq, Span<float> logits);
+
+    /// <summary>
+    /// Declares every gradient zero without writing memory, if the model supports it (the optimizer then skips
+    /// clearing them): the next <see cref="ForwardBackward"/> writes its gradients instead of adding to them.
+    /// Gradients read before that backward hold stale values. Returns false (and does nothing) when the
+    /// caller must zero the gradients itself.
+    /// </summary>
+    bool DiscardGradients() => false;
 }

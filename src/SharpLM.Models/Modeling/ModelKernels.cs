@@ -292,10 +292,11 @@ internal static unsafe class ModelKernels
     /// <paramref name="chunkRows"/> rows at a time into <paramref name="logits"/> (chunkRows, V). With dh/dW not null,
     /// writes dh = s·dz·W and accumulates dW += s·dzᵀ·h for s = gradScale/count. With <paramref name="Wbf16"/> (a bf16
     /// copy of W) the two products with W read it instead. Targets equal to
-    /// <paramref name="ignore"/> are not counted. <paramref name="rowLoss"/> holds chunkRows floats.
+    /// <paramref name="ignore"/> are not counted. <paramref name="rowLoss"/> holds chunkRows floats. With
+    /// <paramref name="accumulateDW"/> false the first chunk writes dW (=) instead of adding to it.
     /// </summary>
     public static float LmHeadLoss(float* dh, float* dW, float* h, float* W, ushort* Wbf16, int* targets, int BT, int C, int V,
-        float cap, float gradScale, int ignore, float* logits, float* rowLoss, int chunkRows)
+        float cap, float gradScale, int ignore, float* logits, float* rowLoss, int chunkRows, bool accumulateDW = true)
     {
         int count = 0;
         for (int r = 0; r < BT; r++)
@@ -329,7 +330,7 @@ internal static unsafe class ModelKernels
             if (!grads) continue;
             if (Wbf16 != null) Gemm.RunBf16B(false, false, rows, C, V, logits, V, Wbf16, C, dh + (long)r0 * C, C, false);
             else Gemm.Run(false, false, rows, C, V, logits, V, W, C, dh + (long)r0 * C, C, false); // dh (rows, C), written
-            Gemm.Run(true, false, V, C, rows, logits, V, h + (long)r0 * C, C, dW, C, true);  // dW (V, C)
+            Gemm.Run(true, false, V, C, rows, logits, V, h + (long)r0 * C, C, dW, C, accumulateDW || r0 > 0);  // dW (V, C)
         }
         return (float)(total / count);
     }

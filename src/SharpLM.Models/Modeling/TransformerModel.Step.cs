@@ -32,9 +32,14 @@ public sealed unsafe partial class TransformerModel
         int B = batch, T = seq, BT = B * T;
         RefreshBf16(); StepProfile.Mark(StepPhase.Other);
         Forward(a, B, T);
+        if (!HasTargets(a.Targets, BT))
+        {
+            if (_gradsDiscarded) ZeroGrad(); // nothing will be written: make the discarded gradients real zeros
+            return float.NaN;
+        }
+        _accW = !BeginBackward(); StepProfile.Mark(StepPhase.Other);
         float loss = ModelKernels.LmHeadLoss(a.DLn, G(HeadOffset), a.Lnf, W(HeadOffset), Wb(HeadOffset), a.Targets, BT, C, V,
-            (float)_cfg.LogitSoftcap, gradScale, ILanguageModel.IgnoreIndex, a.Logits, a.RowLoss, a.Chunk); StepProfile.Mark(StepPhase.LmHead);
-        if (float.IsNaN(loss) && !HasTargets(a.Targets, BT)) return loss;
+            (float)_cfg.LogitSoftcap, gradScale, ILanguageModel.IgnoreIndex, a.Logits, a.RowLoss, a.Chunk, _accW); StepProfile.Mark(StepPhase.LmHead);
 
         // final norm: DRes = ∂/∂x_L
         ModelKernels.Zero(a.DRes, (long)BT * C); StepProfile.Mark(StepPhase.Other);
@@ -51,8 +56,12 @@ public sealed unsafe partial class TransformerModel
 
         Embedding.Backward(G(_wte), a.DRes, a.Inputs, BT, C, Vp); StepProfile.Mark(StepPhase.Embedding);
         if (_wpe >= 0) ModelKernels.PositionsBackward(G(_wpe), a.DRes, B, T, C); StepProfile.Mark(StepPhase.Embedding);
+        _accW = true;
         return loss;
     }
+
+    // Whether the weight-gradient GEMMs of this backward add (+=) or write (=, first backward after DiscardGradients).
+    private bool _accW = true;
 
     /// <inheritdoc />
     public float Loss(ReadOnlySpan<int> tokens, int batch, int seq)
@@ -279,22 +288,22 @@ public sealed unsafe partial class TransformerModel
         else if (_gpt2)
         {
             ModelKernels.ColSum(G(o.DownB), dres, BT, C, C); StepProfile.Mark(StepPhase.Other);
-            Gemm.Run(true, false, I, C, BT, s.H2, I, dres, C, G(o.DownW), C, true);   // dW (I, C) += h2ᵀ·dres
+            Gemm.Run(true, false, I, C, BT, s.H2, I, dres, C, G(o.DownW), C, _accW);   // dW (I, C) += h2ᵀ·dres
             MatW(false, true, BT, I, C, dres, C, o.DownW, C, a.DH2, I, false); // dh2 (BT, I)
             StepProfile.Mark(StepPhase.GemmBackward);
             ModelKernels.GeluBackward(a.DH1, s.H1, a.DH2, BT, I, I); StepProfile.Mark(StepPhase.Activations);
             ModelKernels.ColSum(G(o.FcB), a.DH1, BT, I, I); StepProfile.Mark(StepPhase.Other);
-            Gemm.Run(true, false, C, I, BT, s.Ln2, C, a.DH1, I, G(o.FcW), I, true);   // dW (C, I)
+            Gemm.Run(true, false, C, I, BT, s.Ln2, C, a.DH1, I, G(o.FcW), I, _accW);   // dW (C, I)
             MatW(false, true, BT, C, I, a.DH1, I, o.FcW, I, a.DLn, C, false);  // dln2 (BT, C)
             StepProfile.Mark(StepPhase.GemmBackward);
         }
         else
         {
-            Gemm.Run(true, false, C, I, BT, dres, C, s.H2, I, G(o.DownW), I, true);    // dW (C, I) += dresᵀ·h
+            Gemm.Run(true, false, C, I, BT, dres, C, s.H2, I, G(o.DownW), I, _accW);    // dW (C, I) += dresᵀ·h
             MatW(false, false, BT, I, C, dres, C, o.DownW, I, a.DH2, I, false); // dh (BT, I)
             StepProfile.Mark(StepPhase.GemmBackward);
             ModelKernels.SwiGluBackward(a.DH1, s.H1, a.DH2, BT, I); StepProfile.Mark(StepPhase.Activations); // d(gate|up) (BT, 2I)
-            Gemm.Run(true, false, 2 * I, C, BT, a.DH1, 2 * I, s.Ln2, C, G(o.FcW), C, true);   // d[gate; up] (2I, C)
+            Gemm.Run(true, false, 2 * I, C, BT, a.DH1, 2 * I, s.Ln2, C, G(o.FcW), C, _accW);   // d[gate; up] (2I, C)
             MatW(false, false, BT, C, 2 * I, a.DH1, 2 * I, o.FcW, C, a.DLn, C, false); // dln2 (BT, C)
             StepProfile.Mark(StepPhase.GemmBackward);
         }
@@ -306,12 +315,12 @@ public sealed unsafe partial class TransformerModel
         if (_gpt2)
         {
             ModelKernels.ColSum(G(o.OB), dres, BT, C, C); StepProfile.Mark(StepPhase.Other);
-            Gemm.Run(true, false, C, C, BT, s.Att, C, dres, C, G(o.OW), C, true);      // dW (C, C) += attᵀ·dres
+            Gemm.Run(true, false, C, C, BT, s.Att, C, dres, C, G(o.OW), C, _accW);      // dW (C, C) += attᵀ·dres
             MatW(false, true, BT, C, C, dres, C, o.OW, C, a.DAtt, C, false);   // datt (BT, C)
         }
         else
         {
-            Gemm.Run(true, false, C, C, BT, dres, C, s.Att, C, G(o.OW), C, true);      // dW (C, C) += dresᵀ·att
+            Gemm.Run(true, false, C, C, BT, dres, C, s.Att, C, G(o.OW), C, _accW);      // dW (C, C) += dresᵀ·att
             MatW(false, false, BT, C, C, dres, C, o.OW, C, a.DAtt, C, false);  // datt (BT, C)
         }
         StepProfile.Mark(StepPhase.GemmBackward);
@@ -339,12 +348,12 @@ public sealed unsafe partial class TransformerModel
             if (_gpt2)
             {
                 ModelKernels.ColSum(G(o.QkvB), a.DQkv, BT, QW, QW); StepProfile.Mark(StepPhase.Other);
-                Gemm.Run(true, false, C, QW, BT, s.Ln1, C, a.DQkv, QW, G(o.QkvW), QW, true);  // dW (C, 3C)
+                Gemm.Run(true, false, C, QW, BT, s.Ln1, C, a.DQkv, QW, G(o.QkvW), QW, _accW);  // dW (C, 3C)
                 MatW(false, true, BT, C, QW, a.DQkv, QW, o.QkvW, QW, a.DLn, C, false); // dln1 (BT, C)
             }
             else
             {
-                Gemm.Run(true, false, QW, C, BT, a.DQkv, QW, s.Ln1, C, G(o.QW), C, true);     // d[q; k; v]_proj (C + 2KV, C)
+                Gemm.Run(true, false, QW, C, BT, a.DQkv, QW, s.Ln1, C, G(o.QW), C, _accW);     // d[q; k; v]_proj (C + 2KV, C)
                 MatW(false, false, BT, C, QW, a.DQkv, QW, o.QW, C, a.DLn, C, false);   // dln1 (BT, C)
             }
             StepProfile.Mark(StepPhase.GemmBackward);
@@ -363,15 +372,15 @@ public sealed unsafe partial class TransformerModel
                 {
                     float* dy = j == 0 ? a.DQN : j == 1 ? a.DKN : dv;
                     ModelKernels.ColSum(G(o.QkvB) + j * C, dy, BT, C, C);
-                    Gemm.Run(true, false, C, C, BT, s.Ln1, C, dy, C, G(o.QkvW) + j * C, 3 * C, true);     // dW[:, jC:(j+1)C]
+                    Gemm.Run(true, false, C, C, BT, s.Ln1, C, dy, C, G(o.QkvW) + j * C, 3 * C, _accW);     // dW[:, jC:(j+1)C]
                     MatW(false, true, BT, C, C, dy, C, o.QkvW + j * C, 3 * C, a.DLn, C, j > 0);   // dln1 (BT, C)
                 }
             }
             else
             {
-                Gemm.Run(true, false, C, C, BT, a.DQN, C, s.Ln1, C, G(o.QW), C, true);     // dWq (C, C)
-                Gemm.Run(true, false, KV, C, BT, a.DKN, KV, s.Ln1, C, G(o.KW), C, true);   // dWk (KV, C)
-                Gemm.Run(true, false, KV, C, BT, dv, KV, s.Ln1, C, G(o.VW), C, true);      // dWv (KV, C)
+                Gemm.Run(true, false, C, C, BT, a.DQN, C, s.Ln1, C, G(o.QW), C, _accW);     // dWq (C, C)
+                Gemm.Run(true, false, KV, C, BT, a.DKN, KV, s.Ln1, C, G(o.KW), C, _accW);   // dWk (KV, C)
+                Gemm.Run(true, false, KV, C, BT, dv, KV, s.Ln1, C, G(o.VW), C, _accW);      // dWv (KV, C)
                 MatW(false, false, BT, C, C, a.DQN, C, o.QW, C, a.DLn, C, false);   // dln1 (BT, C)
                 MatW(false, false, BT, C, KV, a.DKN, KV, o.KW, C, a.DLn, C, true);
                 MatW(false, false, BT, C, KV, dv, KV, o.VW, C, a.DLn, C, true);

@@ -12,7 +12,10 @@
 // When there are fewer row blocks than threads (the 256-row products of a transformer step), the
 // columns are split instead and every task would pack the same A rows: then A is packed once, in
 // parallel, into a buffer shared by all tasks (one extra pass, one barrier) and tasks pack only their
-// own B panels. Column chunks are whole NR panels (≥ 128 bytes), so threads never share a C cache line
+// own B panels. When rows are split instead (several row blocks), every row block would pack the same B
+// panels again; if the whole packed B fits half the L3 it is packed once, in parallel, and shared the same
+// way (the weight-gradient products dYᵀ·X have M = 768…50304 rows over K = B·T: B is small, A is not).
+// Column chunks are whole NR panels (≥ 128 bytes), so threads never share a C cache line
 // inside a row. Each task packs into buffers owned by the thread running it ([ThreadStatic], 64-byte
 // aligned, allocated once per thread, then reused); the shared A belongs to the calling thread.
 //
@@ -24,6 +27,7 @@
 //
 // Not here: the micro-kernels (GemmKernel*.cs) and the packing routines (GemmPack.cs).
 using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics.X86;
 using SharpLM.Tensors.Threading;
 
 namespace SharpLM.Tensors.Kernels;
@@ -103,9 +107,13 @@ internal static unsafe class GemmDriver
     /// <summary>Largest shared pre-packed A (floats): beyond it tasks pack their own A blocks.</summary>
     private const long SharedALimit = 16L << 20;
 
+    /// <summary>Largest shared pre-packed B (floats, 16 MB: half the L3): beyond it tasks pack their own B panels.</summary>
+    private const long SharedBLimit = 4L << 20;
+
     [ThreadStatic] private static NativeBuffer? _packA;
     [ThreadStatic] private static NativeBuffer? _packB;
     [ThreadStatic] private static NativeBuffer? _sharedA;
+    [ThreadStatic] private static NativeBuffer? _sharedB;
 
     private static void Run<TK, TE>(bool transA, bool transB, int M, int N, int K,
         float* A, nint lda, byte* B, nint ldb, float* C, nint ldc, bool acc)
@@ -137,6 +145,25 @@ internal static unsafe class GemmDriver
                 WorkerPool.For(items, Math.Max(1, items / (4 * threads)), ref pack);
             }
         }
+        // Row split (tasks are whole column ranges of a row block): every task would pack the same B panels,
+        // once per row block — the weight-gradient products (M = out features, K = B·T = 256) repack all of
+        // B 4…180 times. When the packed B fits the budget, pack it once, in parallel, and share it.
+        float* sharedB = null;
+        if (nChunks == 1 && mBlocks > 1)
+        {
+            long bFloats = (long)nPanels * NR * K;
+            if (bFloats <= SharedBLimit)
+            {
+                sharedB = Buffer(ref _sharedB, bFloats);
+                // With B shared, a smaller row block costs nothing extra (a B panel from L3 still serves
+                // several tiles per load): cut about four blocks per thread, so a core that is briefly
+                // taken away or finishes late idles the other for a small block, not a quarter of the product.
+                if (threads > 1) mBlocks = Math.Min(mPanels, Math.Max(mBlocks, 4 * threads));
+                var pack = new PackB<TE> { TransB = transB, B = B, Ldb = ldb, PB = sharedB, N = N, K = K, NR = NR, KC = KC, NPanels = nPanels, Wide = TK.Wide };
+                int slices = (K + KC - 1) / KC, items = slices * nPanels;
+                WorkerPool.For(items, Math.Max(1, items / (4 * threads)), ref pack);
+            }
+        }
         var body = new Body<TK, TE>
         {
             TransA = transA,
@@ -156,6 +183,7 @@ internal static unsafe class GemmDriver
             MBlocks = mBlocks,
             NChunks = nChunks,
             SharedA = shared,
+            SharedB = sharedB,
         };
         WorkerPool.For(mBlocks * nChunks, 1, ref body);
     }
@@ -194,19 +222,41 @@ internal static unsafe class GemmDriver
         }
     }
 
+    /// <summary>Item = (KC slice, NR panel) of the whole of B, packed where <see cref="Body{TK,TE}"/> expects it: slice s at s·KC·NPanels·NR, panel jp at jp·NR·kc within it.</summary>
+    private struct PackB<TE> : IParallelBody where TE : struct, IGemmElem
+    {
+        public bool TransB, Wide;
+        public int N, K, NR, KC, NPanels;
+        public nint Ldb;
+        public byte* B;
+        public float* PB;
+
+        public readonly void Execute(int start, int end)
+        {
+            for (int item = start; item < end; item++)
+            {
+                int s = item / NPanels, jp = item % NPanels;
+                int p0 = s * KC, kc = Math.Min(KC, K - p0), j = jp * NR, cols = Math.Min(NR, N - j);
+                float* dst = PB + (nint)p0 * NPanels * NR + (nint)jp * NR * kc;
+                if (TransB) GemmPack.Rows<TE>(B + (j * Ldb + p0) * TE.Size, Ldb, cols, kc, dst, NR, Wide);
+                else GemmPack.Cols<TE>(B + (p0 * Ldb + j) * TE.Size, Ldb, cols, kc, dst, NR, Wide);
+            }
+        }
+    }
+
     private struct Body<TK, TE> : IParallelBody where TK : struct, IGemmKernel where TE : struct, IGemmElem
     {
         public bool TransA, TransB, Acc;
         public int M, N, K, MPanels, NPanels, MBlocks, NChunks;
         public nint Lda, Ldb, Ldc;
-        public float* A, C, SharedA;
+        public float* A, C, SharedA, SharedB;
         public byte* B;
 
         public readonly void Execute(int start, int end)
         {
             int MR = TK.MR, NR = TK.NR, KC = TK.KC;
             float* own = SharedA == null ? Buffer(ref _packA, (long)(TK.MC + MR) * KC) : null;
-            float* pb = Buffer(ref _packB, (long)KC * NR);
+            float* pb = SharedB == null ? Buffer(ref _packB, (long)KC * NR) : null;
             float* edge = stackalloc float[16 * 64]; // one MR×NR tile for the right edge (MR ≤ 16, NR ≤ 64)
             for (int task = start; task < end; task++)
             {
@@ -235,19 +285,34 @@ internal static unsafe class GemmDriver
                     for (int jp = jp0; jp < jp1; jp++)
                     {
                         int j = jp * NR, cols = Math.Min(NR, N - j);
-                        if (TransB) GemmPack.Rows<TE>(B + (j * Ldb + p0) * TE.Size, Ldb, cols, kc, pb, NR, TK.Wide);
+                        if (SharedB != null) pb = SharedB + (nint)p0 * NPanels * NR + (nint)jp * NR * kc;
+                        else if (TransB) GemmPack.Rows<TE>(B + (j * Ldb + p0) * TE.Size, Ldb, cols, kc, pb, NR, TK.Wide);
                         else GemmPack.Cols<TE>(B + (p0 * Ldb + j) * TE.Size, Ldb, cols, kc, pb, NR, TK.Wide);
                         for (int ip = ip0; ip < ip1; ip++)
                         {
                             int i = ip * MR, rows = Math.Min(MR, M - i);
                             float* a = pa + (nint)(ip - ip0) * MR * kc;
                             float* c = C + i * Ldc + j;
+                            if (load && ip + 1 < ip1) PrefetchTile(c + MR * Ldc, Math.Min(MR, M - i - MR), NR);
                             if (cols == NR) TK.Tile(rows, kc, a, pb, c, Ldc, load);
                             else EdgeTile(rows, cols, kc, a, pb, c, edge, load);
                         }
                     }
                 }
             }
+        }
+
+        /// <summary>
+        /// Asks for the next tile's C rows while this one computes. With a short K (the weight gradients:
+        /// K = B·T = 256, accumulated into a C of up to 154 MB) the tile's C load is one burst of 2·MR cache
+        /// misses from DRAM at a 3 KB+ stride that the hardware prefetcher does not follow.
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private readonly void PrefetchTile(float* c, int rows, int NR)
+        {
+            if (!Sse.IsSupported) return;
+            for (int r = 0; r < rows; r++)
+                for (int j = 0; j < NR; j += 16) Sse.Prefetch0(c + r * Ldc + j);
         }
 
         /// <summary>A tile narrower than NR: run the full-width kernel on a scratch tile, copy the valid columns.</summary>

@@ -138,9 +138,11 @@ public sealed unsafe class AdamWOptimizer : IDisposable
 
     /// <summary>
     /// One AdamW update at learning rate <paramref name="lr"/> with gradients multiplied by
-    /// <paramref name="gradScale"/> (the clip factor), then every gradient is zeroed.
+    /// <paramref name="gradScale"/> (the clip factor), then every gradient is zeroed — unless
+    /// <paramref name="clearGrads"/> is false because the model has discarded them itself
+    /// (<see cref="ILanguageModel.DiscardGradients"/>): that saves a write of every gradient.
     /// </summary>
-    public void Step(double lr, float gradScale = 1f)
+    public void Step(double lr, float gradScale = 1f, bool clearGrads = true)
     {
         if (!(lr >= 0) || !double.IsFinite(lr)) throw new ArgumentException($"adamw: learning rate must be finite and ≥ 0, got {lr}");
         Updates++;
@@ -164,6 +166,7 @@ public sealed unsafe class AdamWOptimizer : IDisposable
                 GradScale = gradScale,
                 StepSize = flr / (1f - MathF.Pow(b1, t)),
                 Bc2Sqrt = MathF.Sqrt(1f - MathF.Pow(b2, t)),
+                Clear = clearGrads,
             };
             WorkerPool.For(Chunks(sg.N), 1, ref body);
         }
@@ -260,11 +263,12 @@ public sealed unsafe class AdamWOptimizer : IDisposable
     // Optim.AdamW's body with g ← s·g first and g ← 0 after: the same operations in the same order.
     private struct FusedBody : IParallelBody
     {
-        public float* P, G, M, V; public long N; public float Decay, B1, B2, Eps, StepSize, Bc2Sqrt, GradScale;
+        public float* P, G, M, V; public long N; public float Decay, B1, B2, Eps, StepSize, Bc2Sqrt, GradScale; public bool Clear;
         public readonly void Execute(int start, int end)
         {
             long i = (long)start * Block, n = Math.Min(N, (long)end * Block);
             float w1 = 1f - B1, w2 = 1f - B2;
+            bool clear = Clear;
             if (Vector512.IsHardwareAccelerated)
             {
                 var dec = Vector512.Create(Decay); var vb1 = Vector512.Create(B1); var vw1 = Vector512.Create(w1); var vb2 = Vector512.Create(B2); var vw2 = Vector512.Create(w2);
@@ -277,7 +281,7 @@ public sealed unsafe class AdamWOptimizer : IDisposable
                     vv = vv * vb2 + (g * g) * vw2;
                     var denom = Vector512.Sqrt(vv) / bc + eps;
                     p = p - step * (mm / denom);
-                    p.Store(P + i); mm.Store(M + i); vv.Store(V + i); Vector512<float>.Zero.Store(G + i);
+                    p.Store(P + i); mm.Store(M + i); vv.Store(V + i); if (clear) Vector512<float>.Zero.Store(G + i);
                 }
             }
             if (Vector256.IsHardwareAccelerated)
@@ -292,7 +296,7 @@ public sealed unsafe class AdamWOptimizer : IDisposable
                     vv = vv * vb2 + (g * g) * vw2;
                     var denom = Vector256.Sqrt(vv) / bc + eps;
                     p = p - step * (mm / denom);
-                    p.Store(P + i); mm.Store(M + i); vv.Store(V + i); Vector256<float>.Zero.Store(G + i);
+                    p.Store(P + i); mm.Store(M + i); vv.Store(V + i); if (clear) Vector256<float>.Zero.Store(G + i);
                 }
             }
             for (; i < n; i++)
@@ -302,7 +306,7 @@ public sealed unsafe class AdamWOptimizer : IDisposable
                 mm = mm * B1 + g * w1;
                 vv = vv * B2 + (g * g) * w2;
                 p = p - StepSize * (mm / (MathF.Sqrt(vv) / Bc2Sqrt + Eps));
-                P[i] = p; M[i] = mm; V[i] = vv; G[i] = 0f;
+                P[i] = p; M[i] = mm; V[i] = vv; if (clear) G[i] = 0f;
             }
         }
     }

@@ -187,7 +187,8 @@ public sealed class Trainer : IDisposable
             {
                 badInARow = 0;
                 float clip = _o.GradClip > 0 ? SharpLM.Tensors.Kernels.Optim.ClipScale(norm, _o.GradClip) : 1f;
-                _opt.Step(lr, clip);
+                bool discarded = _model.DiscardGradients(); // the next backward writes instead of adding
+                _opt.Step(lr, clip, clearGrads: !discarded);
             }
             _step++;
             _tokensSeen += tokensPerStep;

@@ -18,6 +18,7 @@ public sealed unsafe class GemmTests
         { 1, 1, 1 }, { 1, 7, 33 }, { 7, 1, 255 }, { 1, 257, 1 }, { 33, 1, 7 }, { 15, 33, 1 },
         { 14, 32, 16 }, { 13, 31, 17 }, { 29, 65, 300 }, { 255, 33, 7 }, { 33, 257, 64 },
         { 257, 255, 33 }, { 6, 16, 513 }, { 8, 48, 40 }, { 300, 70, 260 },
+        { 600, 45, 520 }, // several row blocks and K slices: the shared packed B, edge panel included
     };
 
     internal static readonly GemmIsa[] Isas = [GemmIsa.Portable, GemmIsa.Avx2, GemmIsa.Avx512];

@@ -43,6 +43,22 @@ public sealed unsafe class AdamWOptimizerTests
     }
 
     [Fact]
+    public void StepWithoutClearingUpdatesTheSameAndLeavesTheGradients()
+    {
+        const int n = 16 * 100 + 9; // vector body and scalar tail
+        var g = Rand(n, 3, 0.1);
+        var a = Param("h.0.attn.c_proj.weight", Rand(n, 4), (float[])g.Clone(), 1, n);
+        var b = Param("h.0.attn.c_proj.weight", Rand(n, 4), (float[])g.Clone(), 1, n);
+        using var cleared = new AdamWOptimizer([a], new AdamWSettings());
+        using var kept = new AdamWOptimizer([b], new AdamWSettings());
+        cleared.Step(1e-3, 0.5f);
+        kept.Step(1e-3, 0.5f, clearGrads: false);
+        Assert.True(a.Value.AsSpan<float>().SequenceEqual(b.Value.AsSpan<float>()), "weights differ");
+        Assert.All(a.Grad.ToArray(), x => Assert.Equal(0f, x));
+        Assert.Equal(g, b.Grad.ToArray()); // untouched: the model discards them itself
+    }
+
+    [Fact]
     public void ClippedStepWithDecayGroupsMatchesTorchFormulasInDouble()
     {
         // torch: clip_grad_norm_(params, 1.0) then AdamW(lr, betas, eps, wd) with wd=0 for the no-decay group.
