@@ -104,8 +104,12 @@ internal static unsafe class GemmDriver
         }
     }
 
-    /// <summary>Largest shared pre-packed A (floats): beyond it tasks pack their own A blocks.</summary>
-    private const long SharedALimit = 16L << 20;
+    /// <summary>
+    /// Largest shared pre-packed A (floats, 16 MB: half the L3): beyond it tasks pack their own A blocks. A shared
+    /// copy of a bigger A (the LM head's dlogits·W: 256×50304, 51 MB) would go out to DRAM and come back once per
+    /// task — three passes more over memory than each task packing its slices into its own L2-resident block.
+    /// </summary>
+    private const long SharedALimit = 4L << 20;
 
     /// <summary>Largest shared pre-packed B (floats, 16 MB: half the L3): beyond it tasks pack their own B panels.</summary>
     private const long SharedBLimit = 4L << 20;
@@ -293,7 +297,7 @@ internal static unsafe class GemmDriver
                             int i = ip * MR, rows = Math.Min(MR, M - i);
                             float* a = pa + (nint)(ip - ip0) * MR * kc;
                             float* c = C + i * Ldc + j;
-                            if (load && ip + 1 < ip1) PrefetchTile(c + MR * Ldc, Math.Min(MR, M - i - MR), NR);
+                            if (ip + 1 < ip1) PrefetchTile(c + MR * Ldc, Math.Min(MR, M - i - MR), NR);
                             if (cols == NR) TK.Tile(rows, kc, a, pb, c, Ldc, load);
                             else EdgeTile(rows, cols, kc, a, pb, c, edge, load);
                         }
@@ -304,8 +308,9 @@ internal static unsafe class GemmDriver
 
         /// <summary>
         /// Asks for the next tile's C rows while this one computes. With a short K (the weight gradients:
-        /// K = B·T = 256, accumulated into a C of up to 154 MB) the tile's C load is one burst of 2·MR cache
-        /// misses from DRAM at a 3 KB+ stride that the hardware prefetcher does not follow.
+        /// K = B·T = 256, into a C of up to 154 MB) the tile's C load, or the ownership requests of its stores
+        /// when it only writes, is one burst of 2·MR cache misses from DRAM at a 3 KB+ stride that the
+        /// hardware prefetcher does not follow.
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         private readonly void PrefetchTile(float* c, int rows, int NR)
