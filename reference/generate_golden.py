@@ -14,12 +14,15 @@ as safetensors + config.json, and the tokens and logits of greedy decoding compu
   * llama_bpe: the Llama layout again (GQA, untied head) with a real byte-level BPE vocabulary of 264 ids
            (256 bytes in byte order, 7 merges, <|endoftext|>) and its tokenizer.json, so the model also loads in
            llama.cpp after `sharplm gguf export` (reference/llamacpp/make_llamacpp_golden.sh).
+  * gpt2_bpe: the GPT-2 layout again (tied head, learned positions for 64 tokens) with the same 264-id
+           byte-level BPE vocabulary and tokenizer.json, for the gpt2-architecture GGUF export in llama.cpp.
 Each model directory holds config.json, model.safetensors and expected.json (prompt, greedy tokens, the
 logits of every position of the final sequence, and the smallest top-1/top-2 logit margin met, so a test
 knows greedy choices are not near-ties).
 
 Run: /usr/bin/python3 reference/generate_golden.py   (torch 1.13.0a0 from Debian python3-torch, seed 20261129)
-Outputs tests/SharpLM.Models.Tests/Fixtures/generate/{gpt2,llama}/.
+Outputs tests/SharpLM.Models.Tests/Fixtures/generate/{gpt2,llama,llama_bpe,gpt2_bpe}/ (each model's weights are
+drawn after the previous one's from the one generator, so adding a model at the end leaves the others unchanged).
 """
 import json
 import math
@@ -250,6 +253,18 @@ def main():
                         "num_attention_heads": NH, "num_key_value_heads": NKV, "hidden_size": C, "intermediate_size": I,
                         "max_position_embeddings": T, "vocab_size": V, "rms_norm_eps": 1e-5, "rope_theta": 10000.0,
                         "hidden_act": "silu", "tie_word_embeddings": False}, w, ids, logits, margin, tokenizer_json(), prompt)
+
+    # GPT-2 with the byte-level BPE vocabulary (264 ids, none padded): L=2, NH=4, C=64, T=64; prompt chosen as above.
+    L, NH, C, T, V = 2, 4, 64, 64, 264
+    w = gpt2_weights(L, C, V, T, 4 * C, g)
+    w = {k: v.float() for k, v in w.items()}
+    for prompt in ([116, 104, 101, 32, 99, 97, 116], [3, 17, 42, 5, 60], [72, 101, 108, 108, 111], [10, 20, 30, 40], [200, 100, 50, 25], [1, 2, 3]):
+        ids, logits, margin = greedy(lambda s: gpt2_forward(w, s, L, NH, C), V, prompt)
+        if margin >= 0.1:
+            break
+    write("gpt2_bpe", {"architectures": ["GPT2LMHeadModel"], "model_type": "gpt2", "n_layer": L, "n_head": NH, "n_embd": C,
+                       "n_positions": T, "n_ctx": T, "vocab_size": V, "layer_norm_epsilon": 1e-5,
+                       "activation_function": "gelu_new", "tie_word_embeddings": True}, w, ids, logits, margin, tokenizer_json(), prompt)
 
 
 if __name__ == "__main__":

@@ -81,11 +81,13 @@ public class QuickstartTests
                 Assert.Equal(0.25, r.GetProperty("tasks").GetProperty("arithmetic").GetProperty("chance").GetDouble(), 9);
                 Assert.Equal(5, r.GetProperty("samples").GetArrayLength());
                 Assert.Equal(questions.Count(q => q.Task == "facts"), r.GetProperty("tasks").GetProperty("facts_crawl_wording").GetProperty("n").GetInt32());
+                Assert.Equal(questions.Count(q => q.Task == "facts"), r.GetProperty("tasks").GetProperty("facts_cloze").GetProperty("n").GetInt32());
             }
 
             string md = File.ReadAllText(Path.Combine(dir, "report.md"));
             Assert.Contains("## Data funnel", md);
-            Assert.Contains("facts: multiple-choice acc", md);
+            Assert.Contains("facts (held-out wordings): multiple-choice acc", md);
+            Assert.Contains("\"do you remember …\"", md);
             var html = new HtmlParser().ParseDocument(File.ReadAllText(Path.Combine(dir, "report.html")));
             Assert.True(html.QuerySelectorAll("table").Length >= 5);
             Assert.NotNull(html.QuerySelector("svg polyline"));
@@ -99,5 +101,15 @@ public class QuickstartTests
         {
             if (Directory.Exists(dir)) Directory.Delete(dir, true);
         }
+    }
+
+    [Fact]
+    public void ModelOptionParsesLayersByWidthAndRejectsOtherText()
+    {
+        Assert.Equal((4, 192), QuickstartCommand.ParseModel("4x192"));
+        Assert.Equal((2, 64), QuickstartCommand.ParseModel("2X64"));
+        Assert.Null(QuickstartCommand.ParseModel(null));
+        foreach (var bad in new[] { "4", "4x", "x192", "0x192", "4x100", "4x192x2", "four x 192" })
+            Assert.Contains("--model", Assert.Throws<UserFacingException>(() => QuickstartCommand.ParseModel(bad)).Message);
     }
 }

@@ -3,6 +3,7 @@
 // DataDedupCommands.cs; their pipeline steps join the catalog through StepCatalog's partial hook.
 using System.CommandLine;
 using System.Globalization;
+using SharpLM.Models.Inference;
 using SharpLM.Text.Data;
 using SharpLM.Text.Data.LangId;
 using SharpLM.Text.Data.Pipeline;
@@ -18,8 +19,16 @@ internal static class DataFilterCommands
     [
         Run(), Single("extract", "Extract the main text of HTML pages (HTML files, WARC, JSONL with content_type text/html).", "extract"),
         LangId(), Filter(), Single("pii", "Redact e-mails, public IP addresses and phone numbers.", "pii"),
-        Steps(), Report(), TrainLangId(), TrainQuality(), Mix(), DataEvalCommand.Create(),
+        Steps(), Report(), TrainLangId(), TrainQuality(), Mix(), DataEvalCommand.Create(), Perplexity(),
     ];
+
+    /// <summary>Every step a pipeline may name: SharpLM.Text's, plus the perplexity step (it loads a SharpLM model).</summary>
+    internal static StepCatalog Catalog()
+    {
+        var c = StepCatalog.Default();
+        ModelPerplexityScorer.AddStep(c);
+        return c;
+    }
 
     private static Option<string[]> InputOption() => new("--input", "-i")
     {
@@ -42,11 +51,13 @@ internal static class DataFilterCommands
         public required Option<bool> Plain;
         public required Option<long> SplitBytes;
         public required Option<string?> Tokenizer;
+        public required Option<int> MaxLineMb;
 
         public void AddTo(Command c)
         {
             foreach (var o in new Option[] { Input, Out, Threads, OnError, Rank, WorldSize, NoRemoved, Plain, SplitBytes }) c.Options.Add(o);
             c.Options.Add(Tokenizer);
+            c.Options.Add(MaxLineMb);
         }
     }
 
@@ -61,6 +72,7 @@ internal static class DataFilterCommands
         NoRemoved = new("--no-removed") { Description = "Count removed documents without writing removed/<step>.jsonl.gz." },
         Plain = new("--plain") { Description = "Write documents.jsonl instead of documents.jsonl.gz." },
         Tokenizer = new("--tokenizer") { Description = "A tokenizer (tokenizer.json, its folder, or a .tiktoken file): stats.json then also counts tokens into and out of every step, in parallel over the documents." },
+        MaxLineMb = new("--max-line-mb") { Description = "A JSONL line longer than this many MiB is a bad input (an error, or skipped and counted with --on-error skip).", DefaultValueFactory = _ => 64 },
         SplitBytes = new("--split-bytes") { Description = "Cut uncompressed JSONL files larger than this into byte ranges shared among ranks (0 = whole files).", DefaultValueFactory = _ => 0L },
     };
 
@@ -127,13 +139,50 @@ internal static class DataFilterCommands
         return cmd;
     }
 
+    private static Command Perplexity()
+    {
+        var cmd = new Command("perplexity", "Score every document with a SharpLM model (perplexity per token and bits per byte, metadata perplexity, bits_per_byte) and keep those within the thresholds.");
+        var o = CommonOptions();
+        o.AddTo(cmd);
+        var model = new Option<string>("--model", "-m") { Description = "Checkpoint folder (config.json, model.safetensors).", Required = true };
+        var tok = new Option<string?>("--model-tokenizer") { Description = "The model's tokenizer.json (file or folder); default: the model folder's, else tokenizer/tokenizer.json of the run above it." };
+        var maxPpl = new Option<double?>("--max-perplexity") { Description = "Drop documents above this perplexity per token." };
+        var minPpl = new Option<double?>("--min-perplexity") { Description = "Drop documents below this perplexity per token (repeated templates)." };
+        var maxBpb = new Option<double?>("--max-bpb") { Description = "Drop documents above this many bits per UTF-8 byte." };
+        var minBpb = new Option<double?>("--min-bpb") { Description = "Drop documents below this many bits per UTF-8 byte." };
+        var context = new Option<int>("--context") { Description = "Window length in tokens (0 = the model's context).", DefaultValueFactory = _ => 0 };
+        var maxTokens = new Option<int>("--max-tokens") { Description = "Score at most this many tokens per document (0 = all).", DefaultValueFactory = _ => 0 };
+        var rows = new Option<int>("--rows-per-forward") { Description = "Token rows per forward pass (windows of many documents are packed together).", DefaultValueFactory = _ => 1024 };
+        var dtype = new Option<string>("--dtype") { Description = "Weight format for scoring: f32, bf16 or int8.", DefaultValueFactory = _ => "f32" };
+        foreach (var op in new Option[] { model, tok, maxPpl, minPpl, maxBpb, minBpb, context, maxTokens, rows, dtype }) cmd.Options.Add(op);
+        cmd.SetAction(pr => CliErrors.Run(() =>
+        {
+            static string N(double v) => v.ToString("R", CultureInfo.InvariantCulture);
+            var opts = new Dictionary<string, object?>
+            {
+                ["model"] = pr.GetValue(model),
+                ["tokenizer"] = pr.GetValue(tok),
+                ["context"] = pr.GetValue(context).ToString(CultureInfo.InvariantCulture),
+                ["max_tokens"] = pr.GetValue(maxTokens).ToString(CultureInfo.InvariantCulture),
+                ["rows_per_forward"] = pr.GetValue(rows).ToString(CultureInfo.InvariantCulture),
+                ["dtype"] = pr.GetValue(dtype),
+            };
+            if (pr.GetValue(maxPpl) is { } a) opts["max_perplexity"] = N(a);
+            if (pr.GetValue(minPpl) is { } b) opts["min_perplexity"] = N(b);
+            if (pr.GetValue(maxBpb) is { } c) opts["max_bits_per_byte"] = N(c);
+            if (pr.GetValue(minBpb) is { } d) opts["min_bits_per_byte"] = N(d);
+            return Execute(pr, o, new PipelineConfig { Steps = [("perplexity", opts)] }, "perplexity");
+        }));
+        return cmd;
+    }
+
     private static Command Steps()
     {
         var cmd = new Command("steps", "List the pipeline steps a config may name, with their options.");
         cmd.SetAction(_ => CliErrors.Run(() =>
         {
             var t = new Table().AddColumns("step", "what it does");
-            foreach (var (n, h) in StepCatalog.Default().List()) t.AddRow(Markup.Escape(n), Markup.Escape(h));
+            foreach (var (n, h) in Catalog().List()) t.AddRow(Markup.Escape(n), Markup.Escape(h));
             AnsiConsole.Write(t);
             return 0;
         }));
@@ -316,7 +365,9 @@ internal static class DataFilterCommands
 
     private static int Execute(ParseResult pr, RunOptions o, PipelineConfig cfg, string fingerprint)
     {
-        var items = cfg.Build(StepCatalog.Default());
+        int threads = cfg.Threads ?? pr.GetValue(o.Threads);
+        SharpLM.Tensors.Threading.WorkerPool.Configure(threads); // the perplexity model's forward passes
+        var items = cfg.Build(Catalog());
         var (rank, world) = RankAndWorld(pr.GetValue(o.Rank), pr.GetValue(o.WorldSize));
         var units = DocumentReaders.ListUnits(pr.GetValue(o.Input)!, pr.GetValue(o.SplitBytes));
         var mine = units.Where((_, i) => i % world == rank).ToList();
@@ -326,13 +377,14 @@ internal static class DataFilterCommands
         var readOptions = new ReadOptions
         {
             OnError = onError switch { "fail" => BadInputPolicy.Fail, "skip" => BadInputPolicy.Skip, _ => throw new ArgumentException("--on-error must be 'fail' or 'skip'") },
+            MaxLineBytes = pr.GetValue(o.MaxLineMb) is var mb && mb is >= 1 and <= 1024 ? mb << 20 : throw new ArgumentException($"--max-line-mb must be in [1, 1024], got {mb}"),
         };
         var fp = string.Join("|", mine.Select(u => $"{Path.GetFullPath(u.File)}[{u.Start},{u.End}):{new FileInfo(u.File).Length}:{File.GetLastWriteTimeUtc(u.File).Ticks}")) + "|" + fingerprint
             + "|tokenizer=" + (pr.GetValue(o.Tokenizer) is { } tp ? Path.GetFullPath(tp) : "")
             + "|" + string.Join(";", cfg.Steps.Select(s => s.Name + (s.Options is null ? "" : string.Join(",", s.Options.Select(kv => $"{kv.Key}={Flat(kv.Value)}")))));
         var runner = new PipelineRunner(items, new PipelineRunOptions
         {
-            Threads = cfg.Threads ?? pr.GetValue(o.Threads),
+            Threads = threads,
             BatchSize = cfg.BatchSize ?? 256,
             WriteRemoved = !pr.GetValue(o.NoRemoved),
             CompressOutput = !pr.GetValue(o.Plain),

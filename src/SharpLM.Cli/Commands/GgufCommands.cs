@@ -1,4 +1,4 @@
-// `sharplm gguf export` (a Llama-style model directory → one .gguf file for llama.cpp / ollama) and
+// `sharplm gguf export` (a Llama- or GPT-2-style model directory → one .gguf file for llama.cpp / ollama) and
 // `sharplm gguf inspect` (header, metadata and tensor table of any GGUF file).
 using System.CommandLine;
 using System.Globalization;
@@ -20,7 +20,7 @@ internal static class GgufCommands
 
     private static Command Export()
     {
-        var cmd = new Command("export", "Write a Llama-style model directory (config.json, model.safetensors, tokenizer.json) as GGUF, llama architecture, Q/K rows permuted for llama.cpp's RoPE.");
+        var cmd = new Command("export", "Write a model directory (config.json, model.safetensors, tokenizer.json) as GGUF: Llama style as the llama architecture (Q/K rows permuted for llama.cpp's RoPE), GPT-2 style as the gpt2 architecture (fused qkv, biases, learned positions).");
         var model = new Option<string>("--model") { Description = "Model directory.", Required = true };
         var output = new Option<string>("--out") { Description = "Output .gguf file.", Required = true };
         var type = new Option<string>("--type") { Description = "Matrix type: f32, f16 or q8_0 (norms stay f32).", DefaultValueFactory = _ => "f16" };

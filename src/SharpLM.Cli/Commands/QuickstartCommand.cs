@@ -21,13 +21,23 @@ internal static class QuickstartCommand
         var forceOpt = new Option<bool>("--force") { Description = "Redo every stage even if its artifacts exist." };
         var pagesOpt = new Option<int>("--pages") { Description = "Pages of the synthetic crawl.", DefaultValueFactory = _ => 12000 };
         var seedOpt = new Option<long>("--seed") { Description = "Seed of the synthetic world, the crawl and training.", DefaultValueFactory = _ => 1 };
-        foreach (var opt in new Option[] { outOpt, minutesOpt, forceOpt, pagesOpt, seedOpt }) cmd.Options.Add(opt);
+        var stepsOpt = new Option<long?>("--steps")
+        {
+            Description = "Train exactly this many optimizer steps (no time cap) instead of filling the budget; for comparing variants at equal steps on a busy machine.",
+        };
+        var modelOpt = new Option<string?>("--model")
+        {
+            Description = "Fixed model size as LAYERSxWIDTH (e.g. 4x192) instead of the largest the budget allows.",
+        };
+        foreach (var opt in new Option[] { outOpt, minutesOpt, forceOpt, pagesOpt, seedOpt, stepsOpt, modelOpt }) cmd.Options.Add(opt);
         cmd.SetAction(pr => CliErrors.Run(() =>
         {
             double minutes = pr.GetValue(minutesOpt);
             int pages = pr.GetValue(pagesOpt);
             if (minutes <= 0) throw new UserFacingException($"--minutes must be positive (got {minutes})");
             if (pages < 50) throw new UserFacingException($"--pages must be at least 50 (got {pages})");
+            long? steps = pr.GetValue(stepsOpt);
+            if (steps is <= 0) throw new UserFacingException($"--steps must be positive (got {steps})");
             var o = new QuickstartOptions
             {
                 OutDir = pr.GetValue(outOpt)!,
@@ -35,12 +45,24 @@ internal static class QuickstartCommand
                 Force = pr.GetValue(forceOpt),
                 Pages = pages,
                 Seed = pr.GetValue(seedOpt),
+                Steps = steps,
+                Model = ParseModel(pr.GetValue(modelOpt)),
                 Command = "sharplm " + string.Join(" ", Environment.GetCommandLineArgs().Skip(1)),
             };
             Run(o);
             return 0;
         }));
         return cmd;
+    }
+
+    /// <summary>Parses "LAYERSxWIDTH" (e.g. "4x192"); null stays null.</summary>
+    internal static (int Layers, int Width)? ParseModel(string? text)
+    {
+        if (string.IsNullOrWhiteSpace(text)) return null;
+        var parts = text.Split('x', 'X');
+        if (parts.Length != 2 || !int.TryParse(parts[0], out int layers) || !int.TryParse(parts[1], out int width) || layers < 1 || width < 32 || width % 32 != 0)
+            throw new UserFacingException($"--model: expected LAYERSxWIDTH with at least one layer and a width that is a multiple of 32, like 4x192 (got '{text}')");
+        return (layers, width);
     }
 
     internal static void Run(QuickstartOptions o)

@@ -1,5 +1,6 @@
-// Export of a Llama-style SharpLM checkpoint (config.json + model.safetensors [+ tokenizer.json]) to GGUF for
-// llama.cpp and ollama, following the names and keys llama.cpp's converter writes for the "llama" architecture:
+// Export of a SharpLM checkpoint (config.json + model.safetensors [+ tokenizer.json]) to GGUF for llama.cpp
+// and ollama, following the names and keys llama.cpp's converter (convert_hf_to_gguf.py) writes.
+// Llama style → the "llama" architecture:
 //   token_embd, blk.N.{attn_norm, attn_q, attn_k, attn_v, attn_output, ffn_norm, ffn_gate, ffn_up, ffn_down},
 //   output_norm, output (omitted when tied: llama.cpp then reuses token_embd);
 //   llama.{context_length, embedding_length, block_count, feed_forward_length, attention.head_count,
@@ -9,8 +10,17 @@
 // "normal" RoPE rotates adjacent pairs (2j with 2j + 1). The converter therefore permutes the rows of
 // q_proj and k_proj within each head so that new row 2i = old row i and new row 2i+1 = old row HS/2 + i
 // (k uses the KV head count); attention scores are unchanged because q and k get the same permutation.
-// Norm weights are always F32; matrices are F32, F16 or Q8_0 as asked.
-// Not here: the gpt2 architecture, tokenizers other than byte-level BPE, chat templates.
+// GPT-2 style → the "gpt2" architecture (llama.cpp's gpt2 loader):
+//   token_embd, position_embd (n_ctx rows, learned positions), blk.N.{attn_norm, attn_qkv, attn_output,
+//   ffn_norm, ffn_up, ffn_down} each with .weight and .bias, output_norm.{weight, bias}, output (omitted when
+//   tied); gpt2.{context_length, embedding_length, block_count, feed_forward_length, attention.head_count,
+//   attention.layer_norm_epsilon, vocab_size}. c_attn stays fused (q, k, v rows in that order) as the
+//   converter keeps it; HF Conv1D weights (in, out) are transposed to (out, in) as the converter does.
+//   GPT-2 has no RoPE, so nothing is permuted. Options the gpt2 graph lacks (ALiBi, QK-norm, logit soft-cap)
+//   are refused rather than silently dropped.
+// Norm weights, biases and the position table are always F32 (convert_hf_to_gguf keeps POS_EMBD in f32);
+// matrices and the token embedding are F32, F16 or Q8_0 as asked.
+// Not here: tokenizers other than byte-level BPE, chat templates.
 using SharpLM.Models.Config;
 using SharpLM.Models.IO;
 using SharpLM.Text.Tokenization;
@@ -33,18 +43,78 @@ public static class GgufExport
     public static int Export(string dir, string outPath, GgmlType type, string? name = null)
     {
         var cfg = ModelConfigJson.Read(Path.Combine(dir, "config.json"));
-        if (cfg.Style != ModelStyle.Llama)
-            throw new ArgumentException($"{dir}: GGUF export writes the llama architecture; this checkpoint is GPT-2 style (learned positions, LayerNorm) and has no llama equivalent");
         using var file = SafetensorsFile.Open(Path.Combine(dir, "model.safetensors"));
         var src = new SafetensorsSource(file);
         string tokPath = Path.Combine(dir, "tokenizer.json");
         var tok = File.Exists(tokPath) ? TokenizerJson.Load(tokPath) : null;
-        var w = Build(cfg, src, tok, type, name ?? Path.GetFileName(Path.GetFullPath(dir).TrimEnd(Path.DirectorySeparatorChar)));
+        string n = name ?? Path.GetFileName(Path.GetFullPath(dir).TrimEnd(Path.DirectorySeparatorChar));
+        var w = cfg.Style == ModelStyle.Gpt2 ? BuildGpt2(cfg, src, tok, type, n) : Build(cfg, src, tok, type, n);
         w.Write(outPath);
         return w.TensorCount;
     }
 
-    /// <summary>Builds the writer (for tests and the CLI).</summary>
+    /// <summary>Builds the writer of a GPT-2 style model, "gpt2" architecture (for tests and the CLI).</summary>
+    public static GgufWriter BuildGpt2(ModelConfig cfg, WeightSource src, BpeTokenizer? tok, GgmlType type, string name)
+    {
+        if (cfg.Style != ModelStyle.Gpt2) throw new ArgumentException("gpt2 GGUF export needs a GPT-2 style config");
+        if (cfg.Alibi || cfg.QkNorm || cfg.LogitSoftcap > 0 || cfg.NumKvHeads != cfg.NumHeads || cfg.NumExperts > 0)
+            throw new ArgumentException("GGUF gpt2 architecture: llama.cpp's gpt2 graph has learned positions, full multi-head attention and a dense MLP only; "
+                + $"this config has alibi={cfg.Alibi}, qk_norm={cfg.QkNorm}, logit_softcap={cfg.LogitSoftcap}, n_kv_heads={cfg.NumKvHeads} (heads {cfg.NumHeads}), experts={cfg.NumExperts}");
+        int C = cfg.HiddenSize, V = cfg.PaddedVocabSize, I = cfg.IntermediateSize, P = cfg.MaxPositions;
+        var w = new GgufWriter();
+        w.Add("general.architecture", GgufValue.Str("gpt2"));
+        w.Add("general.name", GgufValue.Str(name));
+        w.Add("general.file_type", GgufValue.U32(type switch { GgmlType.F32 => 0u, GgmlType.F16 => 1u, _ => 7u }));
+        if (type == GgmlType.Q8_0) w.Add("general.quantization_version", GgufValue.U32(2));
+        w.Add("gpt2.context_length", GgufValue.U32((uint)P));
+        w.Add("gpt2.embedding_length", GgufValue.U32((uint)C));
+        w.Add("gpt2.block_count", GgufValue.U32((uint)cfg.NumLayers));
+        w.Add("gpt2.feed_forward_length", GgufValue.U32((uint)I));
+        w.Add("gpt2.attention.head_count", GgufValue.U32((uint)cfg.NumHeads));
+        w.Add("gpt2.attention.layer_norm_epsilon", GgufValue.F32((float)cfg.NormEps));
+        w.Add("gpt2.vocab_size", GgufValue.U32((uint)V));
+        if (tok != null) AddTokenizer(w, tok, V);
+        else w.Add("tokenizer.ggml.model", GgufValue.Str("no_vocab"));
+
+        GgmlType Mat(int cols) => type == GgmlType.Q8_0 && cols % Gguf.Q8Block != 0 ? GgmlType.F16 : type;
+        string p = src.Contains("transformer.wte.weight") ? "transformer." : "";
+        w.AddTensor("token_embd.weight", src.F32(p + "wte.weight", (long)V * C), [V, C], Mat(C));
+        w.AddTensor("position_embd.weight", src.F32(p + "wpe.weight", (long)P * C), [P, C], GgmlType.F32); // the converter keeps POS_EMBD in f32
+        for (int l = 0; l < cfg.NumLayers; l++)
+        {
+            string h = $"{p}h.{l}.", b = $"blk.{l}.";
+            w.AddTensor(b + "attn_norm.weight", src.F32(h + "ln_1.weight", C), [C], GgmlType.F32);
+            w.AddTensor(b + "attn_norm.bias", src.F32(h + "ln_1.bias", C), [C], GgmlType.F32);
+            w.AddTensor(b + "attn_qkv.weight", Conv1DWeight(src, h + "attn.c_attn.weight", C, 3 * C), [3 * C, C], Mat(C));
+            w.AddTensor(b + "attn_qkv.bias", src.F32(h + "attn.c_attn.bias", 3 * C), [3 * C], GgmlType.F32);
+            w.AddTensor(b + "attn_output.weight", Conv1DWeight(src, h + "attn.c_proj.weight", C, C), [C, C], Mat(C));
+            w.AddTensor(b + "attn_output.bias", src.F32(h + "attn.c_proj.bias", C), [C], GgmlType.F32);
+            w.AddTensor(b + "ffn_norm.weight", src.F32(h + "ln_2.weight", C), [C], GgmlType.F32);
+            w.AddTensor(b + "ffn_norm.bias", src.F32(h + "ln_2.bias", C), [C], GgmlType.F32);
+            w.AddTensor(b + "ffn_up.weight", Conv1DWeight(src, h + "mlp.c_fc.weight", C, I), [I, C], Mat(C));
+            w.AddTensor(b + "ffn_up.bias", src.F32(h + "mlp.c_fc.bias", I), [I], GgmlType.F32);
+            w.AddTensor(b + "ffn_down.weight", Conv1DWeight(src, h + "mlp.c_proj.weight", I, C), [C, I], Mat(I));
+            w.AddTensor(b + "ffn_down.bias", src.F32(h + "mlp.c_proj.bias", C), [C], GgmlType.F32);
+        }
+        w.AddTensor("output_norm.weight", src.F32(p + "ln_f.weight", C), [C], GgmlType.F32);
+        w.AddTensor("output_norm.bias", src.F32(p + "ln_f.bias", C), [C], GgmlType.F32);
+        if (!cfg.TieWordEmbeddings && src.Contains("lm_head.weight"))
+            w.AddTensor("output.weight", src.F32("lm_head.weight", (long)V * C), [V, C], Mat(C));
+        return w;
+    }
+
+    /// <summary>A GPT-2 Conv1D weight as (out, in): HF stores (in, out); SharpLM's int8 checkpoints already store (out, in).</summary>
+    private static float[] Conv1DWeight(WeightSource src, string name, int inF, int outF)
+    {
+        var a = src.F32(name, (long)inF * outF);
+        if (src.TryInt8(name, out _, out _)) return a;
+        var t = new float[a.Length];
+        for (int i = 0; i < inF; i++)
+            for (int o = 0; o < outF; o++) t[(long)o * inF + i] = a[(long)i * outF + o];
+        return t;
+    }
+
+    /// <summary>Builds the writer of a Llama-style model, "llama" architecture (for tests and the CLI).</summary>
     public static GgufWriter Build(ModelConfig cfg, WeightSource src, BpeTokenizer? tok, GgmlType type, string name)
     {
         int C = cfg.HiddenSize, V = cfg.PaddedVocabSize, I = cfg.IntermediateSize, HS = cfg.HeadDim, NH = cfg.NumHeads, NKV = cfg.NumKvHeads;

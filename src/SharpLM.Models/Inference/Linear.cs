@@ -1,7 +1,7 @@
 // One linear layer y = x·Wᵀ (+ b) of an inference model, its weight held in the format decoding reads:
 // f32 or bf16 packed panels (PanelGemm: one FMA chain per output, so cached and uncached forward passes
 // agree bit for bit) or int8 with per-block / per-row f32 scales (Int8Gemm: activations quantized on the
-// fly, VNNI where present). W is given as Hugging Face nn.Linear stores it, (out = N, in = K).
+// fly, VNNI where present; packed in 32-output panels). W is given as Hugging Face nn.Linear stores it, (out = N, in = K).
 // Not here: LoRA adapters, sparsity, 4-bit formats.
 using SharpLM.Tensors;
 using SharpLM.Tensors.Kernels;
@@ -39,7 +39,6 @@ public static class WeightFormats
 public sealed unsafe class Linear : IDisposable
 {
     private readonly NativeBuffer _w;
-    private readonly NativeBuffer? _scales;
     private readonly NativeBuffer? _bias;
 
     /// <summary>Outputs.</summary>
@@ -59,9 +58,9 @@ public sealed unsafe class Linear : IDisposable
         _ => (long)N * K + 4L * N * (K / BlockSize),
     } + (_bias != null ? 4L * N : 0);
 
-    private Linear(int n, int k, WeightFormat f, int block, NativeBuffer w, NativeBuffer? scales, NativeBuffer? bias)
+    private Linear(int n, int k, WeightFormat f, int block, NativeBuffer w, NativeBuffer? bias)
     {
-        N = n; K = k; Format = f; BlockSize = block; _w = w; _scales = scales; _bias = bias;
+        N = n; K = k; Format = f; BlockSize = block; _w = w; _bias = bias;
     }
 
     /// <summary>
@@ -80,15 +79,15 @@ public sealed unsafe class Linear : IDisposable
             {
                 int B = int8Block <= 0 ? K : int8Block;
                 Int8Gemm.CheckBlock(K, B);
-                var q = new NativeBuffer((long)N * K + 64);
-                var s = new NativeBuffer(4L * N * (K / B));
-                Int8Gemm.Quantize(w, N, K, K, B, (sbyte*)q.Pointer, (float*)s.Pointer);
-                return new Linear(N, K, f, B, q, s, b);
+                var q = new sbyte[(long)N * K];
+                var s = new float[(long)N * (K / B)];
+                fixed (sbyte* pq = q) fixed (float* ps = s) Int8Gemm.Quantize(w, N, K, K, B, pq, ps);
+                return PackInt8(q, s, N, K, B, b);
             }
             var t = f == WeightFormat.F32 ? PanelType.F32 : PanelType.BF16;
             var p = new NativeBuffer(PanelGemm.PackedBytes(t, N, K));
             PanelGemm.Pack(t, w, N, K, p.Pointer);
-            return new Linear(N, K, f, 0, p, null, b);
+            return new Linear(N, K, f, 0, p, b);
         }
     }
 
@@ -98,23 +97,30 @@ public sealed unsafe class Linear : IDisposable
         Int8Gemm.CheckBlock(K, B);
         if (q.Length != (long)N * K || scales.Length != (long)N * (K / B))
             throw new ArgumentException($"linear int8: {q.Length} weights and {scales.Length} scales, expected {N}×{K} and {N}×{K / B}");
-        var w = new NativeBuffer((long)N * K + 64);
-        q.CopyTo(new Span<sbyte>(w.Pointer, q.Length));
-        var s = new NativeBuffer(4L * scales.Length);
-        scales.CopyTo(new Span<float>(s.Pointer, scales.Length));
         NativeBuffer? b = null;
         if (!bias.IsEmpty) { b = new NativeBuffer(4L * N); bias.CopyTo(new Span<float>(b.Pointer, N)); }
-        return new Linear(N, K, WeightFormat.Int8, B, w, s, b);
+        return PackInt8(q, scales, N, K, B, b);
+    }
+
+    private static Linear PackInt8(ReadOnlySpan<sbyte> q, ReadOnlySpan<float> scales, int N, int K, int B, NativeBuffer? bias)
+    {
+        var w = new NativeBuffer(Int8Gemm.PackedBytes(N, K, B) + 64);
+        fixed (sbyte* pq = q) fixed (float* ps = scales) Int8Gemm.Pack(pq, ps, N, K, B, (byte*)w.Pointer);
+        return new Linear(N, K, WeightFormat.Int8, B, w, bias);
     }
 
     /// <summary>Int8 weights (N×K) and scales (N×K/B); only for <see cref="WeightFormat.Int8"/>.</summary>
     public (ReadOnlyMemory<sbyte> Q, ReadOnlyMemory<float> Scales) Int8Data()
     {
         if (Format != WeightFormat.Int8) throw new InvalidOperationException("not an int8 layer");
+        int nb = K / BlockSize;
         var q = new sbyte[(long)N * K];
-        new ReadOnlySpan<sbyte>(_w.Pointer, q.Length).CopyTo(q);
-        var s = new float[(long)N * (K / BlockSize)];
-        new ReadOnlySpan<float>(_scales!.Pointer, s.Length).CopyTo(s);
+        var s = new float[(long)N * nb];
+        for (int n = 0; n < N; n++)
+        {
+            for (int k = 0; k < K; k++) q[(long)n * K + k] = Int8Gemm.Weight((byte*)_w.Pointer, K, BlockSize, n, k);
+            for (int b = 0; b < nb; b++) s[(long)n * nb + b] = Int8Gemm.Scale((byte*)_w.Pointer, K, BlockSize, n, b);
+        }
         return (q, s);
     }
 
@@ -125,7 +131,7 @@ public sealed unsafe class Linear : IDisposable
         for (int n = 0; n < N; n++)
             for (int k = 0; k < K; k++)
                 r[(long)n * K + k] = Format == WeightFormat.Int8
-                    ? Int8Gemm.Dequantize((sbyte*)_w.Pointer, (float*)_scales!.Pointer, K, BlockSize, n, k)
+                    ? Int8Gemm.Dequantize((byte*)_w.Pointer, K, BlockSize, n, k)
                     : PanelGemm.Unpack(Format == WeightFormat.F32 ? PanelType.F32 : PanelType.BF16, _w.Pointer, K, n, k);
         return r;
     }
@@ -133,11 +139,11 @@ public sealed unsafe class Linear : IDisposable
     /// <summary>The bias, or empty.</summary>
     public ReadOnlySpan<float> Bias => _bias != null ? new ReadOnlySpan<float>(_bias.Pointer, N) : default;
 
-    /// <summary>y (M×N, row stride N) = x (M×K, row stride K)·Wᵀ + b. <paramref name="xq"/>/<paramref name="xs"/>: int8 scratch of M×K bytes and M×K/B floats.</summary>
+    /// <summary>y (M×N, row stride N) = x (M×K, row stride K)·Wᵀ + b. <paramref name="xq"/>/<paramref name="xs"/>: int8 scratch of M×K bytes and 2·M×K/B floats.</summary>
     public void Forward(float* x, int M, float* y, sbyte* xq, float* xs)
     {
         if (Format == WeightFormat.Int8)
-            Int8Gemm.Run(M, N, K, BlockSize, x, K, xq, xs, (sbyte*)_w.Pointer, (float*)_scales!.Pointer, y, N);
+            Int8Gemm.Run(M, N, K, BlockSize, x, K, xq, xs, (byte*)_w.Pointer, y, N);
         else
             PanelGemm.Run(Format == WeightFormat.F32 ? PanelType.F32 : PanelType.BF16, M, N, K, x, K, _w.Pointer, y, N);
         if (_bias != null)
@@ -151,7 +157,6 @@ public sealed unsafe class Linear : IDisposable
     public void Dispose()
     {
         _w.Dispose();
-        _scales?.Dispose();
         _bias?.Dispose();
     }
 }

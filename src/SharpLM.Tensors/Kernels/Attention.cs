@@ -15,6 +15,9 @@
 // owned by one task, which walks every query head of its group and every later query in a fixed order,
 // so nothing races and results do not depend on thread count. The per-row D = Σ dout·out is computed
 // first. The recomputation costs one extra QKᵀ compared with a single fused backward.
+// With AVX-512 and a head size that is a multiple of 16, Forward and Backward take the register-blocked
+// tile path of AttentionAvx512.cs (same algorithm and task split, 64×64 tiles done as small matrix
+// products); the per-pair code below is the path for everything else.
 // What it is not: non-causal or masked/padded attention, dropout on P, or a KV-cache decode kernel.
 using System.Runtime.Intrinsics;
 using SharpLM.Tensors.Threading;
@@ -22,7 +25,7 @@ using SharpLM.Tensors.Threading;
 namespace SharpLM.Tensors.Kernels;
 
 /// <summary>Causal attention with grouped-query heads.</summary>
-public static unsafe class Attention
+public static unsafe partial class Attention
 {
     private const int Br = 32; // query rows per task
     private const int Bc = 64; // keys per tile
@@ -37,6 +40,7 @@ public static unsafe class Attention
     public static void Forward(float* output, float* lse, float* q, float* k, float* v, int B, int T, int NH, int NKV, int HS)
     {
         Check(NH, NKV, HS);
+        if (FastPath(HS)) { ForwardAvx512(output, lse, q, k, v, B, T, NH, NKV, HS); return; }
         int qBlocks = (T + Br - 1) / Br;
         var body = new Fwd { Out = output, Lse = lse, Q = q, K = k, V = v, T = T, NH = NH, NKV = NKV, HS = HS, QBlocks = qBlocks };
         WorkerPool.For(B * NH * qBlocks, 1, ref body);
@@ -110,6 +114,7 @@ public static unsafe class Attention
         float* D = Scratch.Floats(1, (long)B * NH * T); // (B, NH, T): Σ_c dout·out
         var dBody = new RowDot { D = D, Dout = dout, Out = output, T = T, NH = NH, HS = HS };
         WorkerPool.For(B * T, 16, ref dBody);
+        if (FastPath(HS)) { BackwardAvx512(dq, dk, dv, dout, q, k, v, lse, D, B, T, NH, NKV, HS); return; }
 
         int qBlocks = (T + Br - 1) / Br;
         var qBody = new Dq { Dq_ = dq, Dout = dout, Q = q, K = k, V = v, Lse = lse, D = D, T = T, NH = NH, NKV = NKV, HS = HS, QBlocks = qBlocks };

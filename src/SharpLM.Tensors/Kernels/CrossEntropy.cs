@@ -9,6 +9,7 @@
 // Rows are processed in a fixed order and each row's math depends only on that row: deterministic.
 // What it is not: label smoothing, class weights, or z-loss.
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 using SharpLM.Tensors.Threading;
 
 namespace SharpLM.Tensors.Kernels;
@@ -62,18 +63,42 @@ public static unsafe class CrossEntropy
         }
     }
 
-    // logsumexp of a row without writing it: max pass, then Σ e^(x − max).
+    // logsumexp of a row without writing it, in one sweep over memory: e^(x − m) is summed against a
+    // reference m (the max of the first 64 logits) while the bound on the row max is checked in the same loop
+    // (Simd.ExpSubRef). logsumexp = m + log Σ e^(x − m) holds for any m; only if some block's max
+    // exceeds m by more than Simd.ExpHeadroom (where e^(x − m) could overflow) is that block redone
+    // against its own max, the sum so far rescaled. A 50k-logit row is thus read from DRAM once with
+    // the loads overlapping the exponentials, where a max pass and then an exp pass serialise them.
+    private const int Blk = 4096; // floats per block: 16 KB
+
     private static float RowLse(float* x, int V)
+    {
+        if (!Avx512F.IsSupported || V < 64) return RowLseTwoPass(x, V);
+        float m = Simd.Max(x, 64);
+        if (!float.IsFinite(m)) return RowLseTwoPass(x, V); // ±∞/NaN first logits: the plain form decides
+        float s = 0;
+        for (int b0 = 0; b0 < V; b0 += Blk)
+        {
+            int n = Math.Min(Blk, V - b0);
+            float bs = Simd.ExpSubRef(x + b0, m, null, n, out bool redo);
+            if (redo) // the block may have overflowed: redo it against its max, rescale the sum so far
+            {
+                float bm = Simd.Max(x + b0, n);
+                s *= FastMath.Exp(m - bm);
+                m = bm;
+                bs = Simd.ExpSum(x + b0, m, n);
+            }
+            s += bs;
+        }
+        return m + MathF.Log(s);
+    }
+
+    // The same without AVX-512: max pass, then Σ e^(x − max).
+    private static float RowLseTwoPass(float* x, int V)
     {
         float m = Simd.Max(x, V);
         int i = 0; float s = 0;
-        if (Vector512.IsHardwareAccelerated && V >= 16)
-        {
-            var a = Vector512<float>.Zero; var mv = Vector512.Create(m);
-            for (; i + 16 <= V; i += 16) a += FastMath.Exp(Vector512.Load(x + i) - mv);
-            s = Vector512.Sum(a);
-        }
-        else if (Vector256.IsHardwareAccelerated && V >= 8)
+        if (Vector256.IsHardwareAccelerated && V >= 8)
         {
             var a = Vector256<float>.Zero; var mv = Vector256.Create(m);
             for (; i + 8 <= V; i += 8) a += FastMath.Exp(Vector256.Load(x + i) - mv);

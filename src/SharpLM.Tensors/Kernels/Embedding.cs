@@ -25,13 +25,21 @@ public static unsafe class Embedding
 
     private struct Fwd : IParallelBody
     {
+        private const int PrefetchAhead = 2;
         public float* Out, Wte; public int* Ids; public int C; public bool Stream;
         public readonly void Execute(int start, int end)
         {
             if (Stream)
             {
+                // Rows of wte are random jumps the hardware prefetcher cannot foresee: the row PrefetchAhead
+                // positions later is requested while this one is copied, so DRAM latency overlaps the copy.
                 for (int r = start; r < end; r++)
                 {
+                    if (r + PrefetchAhead < end)
+                    {
+                        float* pf = Wte + (long)Ids[r + PrefetchAhead] * C;
+                        for (int i = 0; i < C; i += 16) Sse.Prefetch0(pf + i);
+                    }
                     float* src = Wte + (long)Ids[r] * C, dst = Out + (long)r * C;
                     for (int i = 0; i < C; i += 16) Avx512F.StoreAlignedNonTemporal(dst + i, Vector512.Load(src + i));
                 }

@@ -86,7 +86,22 @@ public static unsafe class Norms
                 // dnorm = w·g; need mean(dnorm) and mean(dnorm·norm)
                 float sumD = 0, sumDN = 0;
                 int i = 0;
-                if (Vector256.IsHardwareAccelerated)
+                if (Vector512.IsHardwareAccelerated && C >= 16)
+                {
+                    var mv = Vector512.Create(m); var sv = Vector512.Create(s);
+                    Vector512<float> a = default, b = default;
+                    for (; i + 16 <= C; i += 16)
+                    {
+                        var gv = Vector512.Load(g + i);
+                        var n = (Vector512.Load(x + i) - mv) * sv;
+                        var d = Vector512.Load(W + i) * gv;
+                        a += d; b = Vector512.FusedMultiplyAdd(d, n, b);
+                        (Vector512.Load(db + i) + gv).Store(db + i);
+                        Vector512.FusedMultiplyAdd(n, gv, Vector512.Load(dw + i)).Store(dw + i);
+                    }
+                    sumD = Vector512.Sum(a); sumDN = Vector512.Sum(b);
+                }
+                else if (Vector256.IsHardwareAccelerated)
                 {
                     var mv = Vector256.Create(m); var sv = Vector256.Create(s);
                     Vector256<float> a = default, b = default;
@@ -109,6 +124,18 @@ public static unsafe class Norms
                 }
                 float meanD = sumD / C, meanDN = sumDN / C;
                 i = 0;
+                if (Vector512.IsHardwareAccelerated)
+                {
+                    var mv = Vector512.Create(m); var sv = Vector512.Create(s);
+                    var md = Vector512.Create(meanD); var mdn = Vector512.Create(meanDN);
+                    for (; i + 16 <= C; i += 16)
+                    {
+                        var n = (Vector512.Load(x + i) - mv) * sv;
+                        var d = Vector512.Load(W + i) * Vector512.Load(g + i);
+                        var t = (d - md - n * mdn) * sv;
+                        (Vector512.Load(dx + i) + t).Store(dx + i);
+                    }
+                }
                 if (Vector256.IsHardwareAccelerated)
                 {
                     var mv = Vector256.Create(m); var sv = Vector256.Create(s);
@@ -253,7 +280,19 @@ public static unsafe class Norms
                 float s = Rstd[r];
                 float sumDN = 0;
                 int i = 0;
-                if (Vector256.IsHardwareAccelerated)
+                if (Vector512.IsHardwareAccelerated && C >= 16)
+                {
+                    var sv = Vector512.Create(s); Vector512<float> b = default;
+                    for (; i + 16 <= C; i += 16)
+                    {
+                        var gv = Vector512.Load(g + i);
+                        var n = Vector512.Load(x + i) * sv;
+                        b = Vector512.FusedMultiplyAdd(Vector512.Load(W + i) * gv, n, b);
+                        Vector512.FusedMultiplyAdd(n, gv, Vector512.Load(dw + i)).Store(dw + i);
+                    }
+                    sumDN = Vector512.Sum(b);
+                }
+                else if (Vector256.IsHardwareAccelerated)
                 {
                     var sv = Vector256.Create(s); Vector256<float> b = default;
                     for (; i + 8 <= C; i += 8)
@@ -268,6 +307,16 @@ public static unsafe class Norms
                 for (; i < C; i++) { float n = x[i] * s; sumDN += W[i] * g[i] * n; dw[i] += n * g[i]; }
                 float meanDN = sumDN / C;
                 i = 0;
+                if (Vector512.IsHardwareAccelerated)
+                {
+                    var sv = Vector512.Create(s); var mdn = Vector512.Create(meanDN);
+                    for (; i + 16 <= C; i += 16)
+                    {
+                        var n = Vector512.Load(x + i) * sv;
+                        var t = (Vector512.Load(W + i) * Vector512.Load(g + i) - n * mdn) * sv;
+                        (Vector512.Load(dx + i) + t).Store(dx + i);
+                    }
+                }
                 if (Vector256.IsHardwareAccelerated)
                 {
                     var sv = Vector256.Create(s); var mdn = Vector256.Create(meanDN);

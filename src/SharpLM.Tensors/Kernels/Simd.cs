@@ -160,6 +160,14 @@ public static unsafe class Simd
         if (Vector512.IsHardwareAccelerated && n >= 16)
         {
             var a = Vector512<float>.Zero; var mv = Vector512.Create(m);
+            for (; i + 64 <= n; i += 64)
+            {
+                var e0 = Vector512.Load(x + i) - mv; var e1 = Vector512.Load(x + i + 16) - mv;
+                var e2 = Vector512.Load(x + i + 32) - mv; var e3 = Vector512.Load(x + i + 48) - mv;
+                FastMath.Exp4(ref e0, ref e1, ref e2, ref e3);
+                e0.Store(y + i); e1.Store(y + i + 16); e2.Store(y + i + 32); e3.Store(y + i + 48);
+                a += e0; a += e1; a += e2; a += e3;
+            }
             for (; i + 16 <= n; i += 16) { var e = FastMath.Exp(Vector512.Load(x + i) - mv); e.Store(y + i); a += e; }
             s = Vector512.Sum(a);
         }
@@ -173,6 +181,73 @@ public static unsafe class Simd
         return s;
     }
 
+    /// <summary>
+    /// One sweep of e^(x[i] − m) against a reference m that need not be the maximum: writes y[i] (unless y
+    /// is null) and returns Σ e^(x[i] − m). <paramref name="redo"/> is set when some x[i] exceeds
+    /// m + <see cref="ExpHeadroom"/>: below that nothing can overflow and the result is as good as
+    /// against the true max (softmax and logsumexp do not depend on the reference); above it the caller
+    /// redoes the row against its max. This folds the max pass of a stable softmax into the exp pass,
+    /// so a row is read from memory once and its loads overlap the exponentials. The bound is checked
+    /// with one vector compare per 64 elements, so no horizontal max is ever reduced.
+    /// </summary>
+    public static float ExpSubRef(float* x, float m, float* y, int n, out bool redo)
+    {
+        int i = 0; float s = 0; bool over = false;
+        float lim = m + ExpHeadroom;
+        if (Avx512F.IsSupported && n >= 16)
+        {
+            var a0 = Vector512<float>.Zero; var a1 = a0;
+            var b0 = Vector512.Create(float.NegativeInfinity); var b1 = b0;
+            var mv = Vector512.Create(m);
+            for (; i + 64 <= n; i += 64)
+            {
+                var e0 = Vector512.Load(x + i); var e1 = Vector512.Load(x + i + 16);
+                var e2 = Vector512.Load(x + i + 32); var e3 = Vector512.Load(x + i + 48);
+                b0 = Avx512F.Max(b0, Avx512F.Max(e0, e1)); b1 = Avx512F.Max(b1, Avx512F.Max(e2, e3));
+                e0 -= mv; e1 -= mv; e2 -= mv; e3 -= mv;
+                FastMath.Exp4(ref e0, ref e1, ref e2, ref e3);
+                if (y != null) { e0.Store(y + i); e1.Store(y + i + 16); e2.Store(y + i + 32); e3.Store(y + i + 48); }
+                a0 += e0 + e1; a1 += e2 + e3;
+            }
+            for (; i + 16 <= n; i += 16)
+            {
+                var v = Vector512.Load(x + i);
+                b0 = Avx512F.Max(b0, v);
+                var e = FastMath.Exp(v - mv);
+                if (y != null) e.Store(y + i);
+                a0 += e;
+            }
+            s = Vector512.Sum(a0 + a1);
+            over = Vector512.GreaterThanAny(Avx512F.Max(b0, b1), Vector512.Create(lim));
+        }
+        else if (Vector256.IsHardwareAccelerated && n >= 8)
+        {
+            var a = Vector256<float>.Zero; var b = Vector256.Create(float.NegativeInfinity); var mv = Vector256.Create(m);
+            for (; i + 8 <= n; i += 8)
+            {
+                var v = Vector256.Load(x + i);
+                b = Vector256.Max(b, v);
+                var e = FastMath.Exp(v - mv);
+                if (y != null) e.Store(y + i);
+                a += e;
+            }
+            s = Vector256.Sum(a);
+            over = Vector256.GreaterThanAny(b, Vector256.Create(lim));
+        }
+        for (; i < n; i++)
+        {
+            over |= x[i] > lim;
+            float e = FastMath.Exp(x[i] - m);
+            if (y != null) y[i] = e;
+            s += e;
+        }
+        redo = over;
+        return s;
+    }
+
+    /// <summary>How far the maximum may exceed the reference of <see cref="ExpSubRef"/> with no overflow: e^64·2³² ≪ float.MaxValue.</summary>
+    public const float ExpHeadroom = 64f;
+
     /// <summary>Σ e^(x[i] − m).</summary>
     public static float ExpSum(float* x, float m, int n)
     {
@@ -180,6 +255,13 @@ public static unsafe class Simd
         if (Vector512.IsHardwareAccelerated && n >= 16)
         {
             var a = Vector512<float>.Zero; var mv = Vector512.Create(m);
+            for (; i + 64 <= n; i += 64)
+            {
+                var e0 = Vector512.Load(x + i) - mv; var e1 = Vector512.Load(x + i + 16) - mv;
+                var e2 = Vector512.Load(x + i + 32) - mv; var e3 = Vector512.Load(x + i + 48) - mv;
+                FastMath.Exp4(ref e0, ref e1, ref e2, ref e3);
+                a += e0; a += e1; a += e2; a += e3;
+            }
             for (; i + 16 <= n; i += 16) a += FastMath.Exp(Vector512.Load(x + i) - mv);
             s = Vector512.Sum(a);
         }

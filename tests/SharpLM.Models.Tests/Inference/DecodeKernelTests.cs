@@ -59,11 +59,35 @@ public sealed unsafe class DecodeKernelTests
         Assert.Equal(new sbyte[] { 127, 50, -2, 2, -127, 0 }, q[..6]);
     }
 
+    [Fact]
+    public void VectorQuantizeEqualsScalarTwin()
+    {
+        // Values at exact .5 multiples of the scale hit the round-half-to-even ties; zero blocks give s = 0, q = 0.
+        var r = new Random(11);
+        int M = 3, K = 256;
+        foreach (int B in new[] { 32, 64, 256 })
+        {
+            var x = Rand(r, M * K, 4f);
+            for (int i = 0; i < 32; i++) x[K + i] = 0f;
+            for (int i = 0; i < 16; i++) x[2 * K + i] = (i - 8) * 0.5f * (8f / 127f);
+            x[2 * K + 16] = 8f;
+            var q1 = new sbyte[M * K]; var q2 = new sbyte[M * K]; var s1 = new float[M * K / B]; var s2 = new float[M * K / B];
+            fixed (float* px = x, p1 = s1, p2 = s2) fixed (sbyte* a = q1, b = q2)
+            {
+                Int8Gemm.Quantize(px, M, K, K, B, a, p1);
+                Int8Gemm.QuantizeReference(px, M, K, K, B, b, p2);
+            }
+            Assert.Equal(q2, q1);
+            Assert.Equal(s2, s1);
+        }
+    }
+
     [Theory]
     [InlineData(1, 40, 64, 32)]
     [InlineData(2, 9, 96, 32)]
     [InlineData(5, 13, 128, 64)]
     [InlineData(4, 21, 96, 96)]   // per-row scales
+    [InlineData(1, 64, 768, 768)] // per-row scales, a GPT-2 row
     [InlineData(40, 67, 256, 32)]
     public void Int8GemmEqualsScalarTwinAndExactFormula(int M, int N, int K, int B)
     {
@@ -71,11 +95,20 @@ public sealed unsafe class DecodeKernelTests
         var x = Rand(r, M * K, 3f); var w = Rand(r, N * K, 0.1f);
         x[0] = 10f; // an outlier in the first block
         int nb = K / B;
-        var wq = new sbyte[N * K + 64]; var ws = new float[N * nb]; var xq = new sbyte[M * K + 64]; var xs = new float[M * nb]; var y = new float[M * N];
-        fixed (float* px = x, pw = w, pws = ws, pxs = xs, py = y) fixed (sbyte* pwq = wq, pxq = xq)
+        var wq = new sbyte[N * K + 64]; var ws = new float[N * nb]; var xq = new sbyte[M * K + 64]; var xs = new float[2 * M * nb]; var y = new float[M * N];
+        var packed = new byte[Int8Gemm.PackedBytes(N, K, B)];
+        fixed (float* px = x, pw = w, pws = ws, pxs = xs, py = y) fixed (sbyte* pwq = wq, pxq = xq) fixed (byte* pp = packed)
         {
             Int8Gemm.Quantize(pw, N, K, K, B, pwq, pws);
-            Int8Gemm.Run(M, N, K, B, px, K, pxq, pxs, pwq, pws, py, N);
+            Int8Gemm.Pack(pwq, pws, N, K, B, pp);
+            for (int n = 0; n < N; n++)
+                for (int k = 0; k < K; k++)
+                {
+                    Assert.Equal(pwq[n * K + k], Int8Gemm.Weight(pp, K, B, n, k));
+                    Assert.Equal(pws[n * nb + k / B], Int8Gemm.Scale(pp, K, B, n, k / B));
+                }
+            Int8Gemm.Run(M, N, K, B, px, K, pxq, pxs, pp, py, N);
+            var sums = (int*)(pxs + M * nb);
             for (int m = 0; m < M; m++)
                 for (int n = 0; n < N; n++)
                 {
@@ -83,6 +116,12 @@ public sealed unsafe class DecodeKernelTests
                     double exact = 0, mag = 0;
                     for (int b = 0; b < nb; b++)
                     {
+                        if (n == 0)
+                        {
+                            int sq = 0;
+                            for (int k = b * B; k < (b + 1) * B; k++) sq += pxq[m * K + k];
+                            Assert.Equal(sq, sums[m * nb + b]);
+                        }
                         long dot = 0;
                         for (int k = b * B; k < (b + 1) * B; k++) dot += pxq[m * K + k] * pwq[n * K + k];
                         exact += (double)pws[n * nb + b] * pxs[m * nb + b] * dot;

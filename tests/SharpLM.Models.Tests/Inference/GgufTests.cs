@@ -101,6 +101,81 @@ public sealed class GgufTests : IDisposable
         }
     }
 
+    [Theory]
+    [InlineData("f32")]
+    [InlineData("f16")]
+    [InlineData("q8_0")]
+    public void Gpt2FixtureRoundTripsAsTheGpt2Architecture(string type)
+    {
+        var t = GgufExport.ParseType(type);
+        string dir = GoldenGenerateTests.Dir("gpt2"), path = Path.Combine(_dir, $"g-{type}.gguf");
+        int n = GgufExport.Export(dir, path, t);
+        var cfg = ModelConfigJson.Read(Path.Combine(dir, "config.json"));
+        using var st = SafetensorsFile.Open(Path.Combine(dir, "model.safetensors"));
+        using var g = GgufFile.Open(path);
+        int C = cfg.HiddenSize, I = cfg.IntermediateSize;
+        Assert.Equal(2 + 12 * cfg.NumLayers + 2, n); // token and position embeddings, 12 per block, final norm weight and bias (tied head)
+        Assert.Equal(n, g.Tensors.Count);
+        Assert.Equal("gpt2", g.Get("general.architecture").Value);
+        Assert.Equal((ulong)cfg.MaxPositions, g.Get("gpt2.context_length").AsUInt64());
+        Assert.Equal((ulong)C, g.Get("gpt2.embedding_length").AsUInt64());
+        Assert.Equal((ulong)cfg.NumLayers, g.Get("gpt2.block_count").AsUInt64());
+        Assert.Equal((ulong)I, g.Get("gpt2.feed_forward_length").AsUInt64());
+        Assert.Equal((ulong)cfg.NumHeads, g.Get("gpt2.attention.head_count").AsUInt64());
+        Assert.Equal((float)cfg.NormEps, (float)g.Get("gpt2.attention.layer_norm_epsilon").Value);
+        Assert.DoesNotContain(g.Tensors, x => x.Name == "output.weight"); // tied: llama.cpp's gpt2 loader reuses token_embd
+        // ggml dims, ne[0] first: the loader asks for {n_embd, n_embd + 2·n_embd_gqa}, {n_embd, n_ctx_train}, {n_ff, n_embd}.
+        Assert.Equal(new ulong[] { (ulong)C, 3UL * (ulong)C }, g.Tensor("blk.0.attn_qkv.weight").Dims);
+        Assert.Equal(new ulong[] { 3UL * (ulong)C }, g.Tensor("blk.0.attn_qkv.bias").Dims);
+        Assert.Equal(new ulong[] { (ulong)C, (ulong)cfg.MaxPositions }, g.Tensor("position_embd.weight").Dims);
+        Assert.Equal(new ulong[] { (ulong)I, (ulong)C }, g.Tensor("blk.1.ffn_down.weight").Dims);
+        Assert.Equal(GgmlType.F32, g.Tensor("blk.0.attn_norm.bias").Type);
+        Assert.Equal(GgmlType.F32, g.Tensor("position_embd.weight").Type);
+        Assert.Equal(t, g.Tensor("blk.1.attn_qkv.weight").Type);
+        var pairs = new (string Gguf, string Hf, bool Conv1D)[]
+        {
+            ("token_embd.weight", "wte.weight", false), ("position_embd.weight", "wpe.weight", false),
+            ("output_norm.weight", "ln_f.weight", false), ("output_norm.bias", "ln_f.bias", false),
+            ("blk.0.attn_norm.weight", "h.0.ln_1.weight", false), ("blk.1.attn_norm.bias", "h.1.ln_1.bias", false),
+            ("blk.1.attn_qkv.weight", "h.1.attn.c_attn.weight", true), ("blk.1.attn_qkv.bias", "h.1.attn.c_attn.bias", false),
+            ("blk.0.attn_output.weight", "h.0.attn.c_proj.weight", true), ("blk.0.attn_output.bias", "h.0.attn.c_proj.bias", false),
+            ("blk.1.ffn_norm.weight", "h.1.ln_2.weight", false), ("blk.0.ffn_norm.bias", "h.0.ln_2.bias", false),
+            ("blk.0.ffn_up.weight", "h.0.mlp.c_fc.weight", true), ("blk.1.ffn_up.bias", "h.1.mlp.c_fc.bias", false),
+            ("blk.1.ffn_down.weight", "h.1.mlp.c_proj.weight", true), ("blk.0.ffn_down.bias", "h.0.mlp.c_proj.bias", false),
+        };
+        string prefix = st.Contains("transformer.wte.weight") ? "transformer." : "";
+        foreach (var (gn, hn, conv) in pairs)
+        {
+            var info = st.Info(prefix + hn);
+            var orig = st.ReadF32(prefix + hn);
+            bool isMatrix = info.Shape.Length == 2;
+            int rows = isMatrix ? (int)info.Shape[0] : 1, cols = isMatrix ? (int)info.Shape[1] : orig.Length;
+            if (conv) // HF Conv1D (in, out) → GGUF row-major (out, in): element [o, i] = HF [i, o]
+            {
+                var tr = new float[orig.Length];
+                for (int i = 0; i < rows; i++) for (int o = 0; o < cols; o++) tr[o * rows + i] = orig[i * cols + o];
+                orig = tr; (rows, cols) = (cols, rows);
+            }
+            var back = g.ReadF32(gn);
+            Assert.Equal(orig.Length, back.Length);
+            for (int i = 0; i < orig.Length; i++)
+            {
+                double tol = !isMatrix || t == GgmlType.F32 || gn.StartsWith("position_embd", StringComparison.Ordinal) ? 0
+                    : t == GgmlType.F16 ? Math.Abs(orig[i]) * Math.Pow(2, -11) + 1e-7
+                    : BlockMax(orig, i, cols) / 127 * (0.5 + 127 * Math.Pow(2, -11)) + 1e-7;
+                Assert.True(Math.Abs(back[i] - orig[i]) <= tol, $"{gn}[{i}] ({type}): {back[i]} vs {orig[i]}");
+            }
+        }
+    }
+
+    [Fact]
+    public void Gpt2OptionsLlamaCppCannotRunAreRefused()
+    {
+        var cfg = new ModelConfig { Style = ModelStyle.Gpt2, NumLayers = 1, NumHeads = 2, NumKvHeads = 2, HiddenSize = 32, IntermediateSize = 128, MaxPositions = 16, VocabSize = 64, PaddedVocabSize = 64, Alibi = true }.Validate();
+        var e = Assert.Throws<ArgumentException>(() => GgufExport.BuildGpt2(cfg, new RandomSource(1), null, GgmlType.F32, "x"));
+        Assert.Contains("alibi=True", e.Message);
+    }
+
     private static double BlockMax(float[] a, int i, int cols)
     {
         int start = i / 32 * 32;

@@ -29,6 +29,7 @@ public sealed class GoldenGenerateTests
     [InlineData("gpt2")]
     [InlineData("llama")]
     [InlineData("llama_bpe")]
+    [InlineData("gpt2_bpe")]
     public void GreedyTokensMatchPyTorch(string name)
     {
         var g = Load(name);
@@ -44,6 +45,7 @@ public sealed class GoldenGenerateTests
     [InlineData("gpt2")]
     [InlineData("llama")]
     [InlineData("llama_bpe")]
+    [InlineData("gpt2_bpe")]
     public void LogitsOfEveryPositionMatchPyTorch(string name)
     {
         var g = Load(name);

@@ -12,6 +12,9 @@ public sealed unsafe class AttentionTests
     [InlineData(1, 33, 3, 1, 16)]   // MQA, odd T across a query-block edge
     [InlineData(1, 70, 2, 2, 13)]   // MHA, T over a key tile, odd head size
     [InlineData(1, 130, 4, 2, 64)]  // several tiles both ways
+    [InlineData(2, 200, 4, 1, 32)]  // AVX-512 tile path: MQA, 4 tiles with a partial last one, 32-wide rows
+    [InlineData(1, 64, 2, 2, 16)]   // exactly one tile, 16-wide rows
+    [InlineData(1, 75, 3, 3, 80)]   // a 64 + 16 column split and a 6-row group tail
     public void FusedMatchesMaterialisedReference(int B, int T, int NH, int NKV, int HS)
     {
         int nq = B * T * NH * HS, nk = B * T * NKV * HS;

@@ -35,6 +35,53 @@ public sealed unsafe class CrossEntropyTests
         Close(dR, d, 1e-6, 1e-5, "dlogits");
     }
 
+    [Theory]
+    [InlineData(3, 9000, 0)]      // the max sits in the first logits: no block is redone
+    [InlineData(3, 9000, 150)]    // a later block holds logits 150 above the reference: that block is redone and the sum rescaled
+    [InlineData(2, 70, 90)]       // short row: the jump lands in the scalar tail of the only block
+    public void OneSweepLogsumexpMatchesScalarTwinWhenTheMaxComesLate(int BT, int V, float jump)
+    {
+        // Logits rise by `jump` after the first 64, so the reference (max of the first 64) can be far
+        // below the row max; the result must not depend on it.
+        var x = Randn(BT * V, 41, 2f);
+        for (int r = 0; r < BT; r++)
+            for (int i = 64; i < V; i++) x[r * V + i] += jump * (i - 64) / (V - 64);
+        var t = Targets(BT, V, 42);
+        var losses = new float[BT]; var lse = new float[BT];
+        float loss;
+        fixed (float* pl = losses, ps = lse, px = x) fixed (int* pt = t)
+            loss = CrossEntropy.Forward(pl, ps, px, pt, BT, V);
+        double lossR = CrossEntropy.Reference(x, t, BT, V);
+        Assert.Equal(lossR, loss, 2e-6 * Math.Max(1, Math.Abs(lossR)));
+        for (int r = 0; r < BT; r++)
+        {
+            double m = double.NegativeInfinity, s = 0;
+            for (int i = 0; i < V; i++) m = Math.Max(m, x[r * V + i]);
+            for (int i = 0; i < V; i++) s += Math.Exp(x[r * V + i] - m);
+            Assert.Equal(m + Math.Log(s), lse[r], 2e-6 * Math.Max(1, Math.Abs(m)));
+        }
+    }
+
+    [Fact]
+    public void NonFiniteLogitsPropagateLikeTheTwoPassForm()
+    {
+        const int V = 300;
+        var x = Randn(3 * V, 43);
+        x[100] = float.NaN;                 // row 0: NaN → NaN loss
+        x[V + 200] = float.PositiveInfinity; // row 1: +∞ → NaN (∞ − ∞), as torch
+        for (int i = 2 * V; i < 2 * V + 80; i++) x[i] = float.NegativeInfinity; // row 2: −∞ logits add nothing
+        int[] t = [5, 7, 150];
+        var losses = new float[3]; var lse = new float[3];
+        fixed (float* pl = losses, ps = lse, px = x) fixed (int* pt = t)
+            CrossEntropy.Forward(pl, ps, px, pt, 3, V);
+        Assert.True(float.IsNaN(losses[0]));
+        Assert.True(float.IsNaN(losses[1]));
+        double m = double.NegativeInfinity, s = 0;
+        for (int i = 80; i < V; i++) m = Math.Max(m, x[2 * V + i]);
+        for (int i = 80; i < V; i++) s += Math.Exp(x[2 * V + i] - m);
+        Assert.Equal(m + Math.Log(s) - x[2 * V + 150], losses[2], 5);
+    }
+
     [Fact]
     public void HandWorkedLossAndIgnoredRows()
     {

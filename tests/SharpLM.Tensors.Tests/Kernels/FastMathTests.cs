@@ -78,4 +78,26 @@ public sealed class FastMathTests
             }
         }
     }
+
+    [Fact]
+    public void InterleavedExp4EqualsSingleExpBitForBit()
+    {
+        var xs = new List<float> { float.NaN, float.PositiveInfinity, float.NegativeInfinity, 88.7228317f, 88.73f, -103.972084f, -103.98f, -0f };
+        for (double x = -110; x <= 90; x += 0.0173) xs.Add((float)x);
+        while (xs.Count % 64 != 0) xs.Add(-0.25f);
+        var arr = xs.ToArray();
+        for (int i = 0; i < arr.Length; i += 64)
+        {
+            var v0 = Vector512.Create(arr.AsSpan(i, 16)); var v1 = Vector512.Create(arr.AsSpan(i + 16, 16));
+            var v2 = Vector512.Create(arr.AsSpan(i + 32, 16)); var v3 = Vector512.Create(arr.AsSpan(i + 48, 16));
+            FastMath.Exp4(ref v0, ref v1, ref v2, ref v3);
+            for (int j = 0; j < 64; j++)
+            {
+                float got = (j >> 4) switch { 0 => v0[j & 15], 1 => v1[j & 15], 2 => v2[j & 15], _ => v3[j & 15] };
+                float want = FastMath.Exp(arr[i + j]);
+                if (float.IsNaN(want)) { Assert.True(float.IsNaN(got), $"x = {arr[i + j]:R}"); continue; }
+                Assert.True(BitConverter.SingleToInt32Bits(want) == BitConverter.SingleToInt32Bits(got), $"x = {arr[i + j]:R}: Exp4 {got:R}, Exp {want:R}");
+            }
+        }
+    }
 }

@@ -19,6 +19,45 @@ public class ExactAndLineDedupTests
         Assert.Equal(["d0", "d1", "d3"], Kept(f, "hello world", "hello  world", "hello world", "Hello world", "hello  world"));
     }
 
+    // Batches on several threads (hashes in parallel, sharded index filled in parallel) against a naive reference:
+    // a dictionary from text (or URL) to the id of its first document, scanned in input order.
+    [Theory]
+    [InlineData(1)]
+    [InlineData(4)]
+    public void BatchesOnManyThreadsKeepTheFirstInInputOrder(int threads)
+    {
+        var rng = new Random(threads);
+        var docs = Enumerable.Range(0, 3000).Select(i => new Document { Id = $"d{i}", Text = $"text {rng.Next(700)}", Url = rng.Next(5) == 0 ? null : $"https://site{rng.Next(40)}.org/p/{rng.Next(20)}" }).ToList();
+        var firstText = new Dictionary<string, string>(); var firstUrl = new Dictionary<string, string>();
+        var exact = new ExactDedup(threads: threads);
+        var url = new UrlDedup(threads: threads);
+        for (int start = 0; start < docs.Count;)
+        {
+            int n = Math.Min(docs.Count - start, 1 + rng.Next(600));
+            var batch = docs.GetRange(start, n);
+            var ve = new FilterVerdict[n]; var vu = new FilterVerdict[n];
+            exact.ApplyBatch(batch, ve);
+            for (int i = 0; i < n; i++)
+            {
+                var d = batch[i];
+                bool first = firstText.TryAdd(d.Text, d.Id);
+                Assert.Equal(first, ve[i].Keep);
+                if (!first) Assert.Equal(firstText[d.Text], d.Metadata["duplicate_of"]);
+                d.Metadata.Clear();
+            }
+            url.ApplyBatch(batch, vu);
+            for (int i = 0; i < n; i++)
+            {
+                var d = batch[i];
+                bool first = d.Url is null || firstUrl.TryAdd(d.Url, d.Id);
+                Assert.Equal(first, vu[i].Keep);
+                if (!first) Assert.Equal(firstUrl[d.Url!], d.Metadata["duplicate_of"]);
+            }
+            start += n;
+        }
+        Assert.Equal(firstText.Count, exact.Count);
+    }
+
     [Fact]
     public void WhitespaceNormalisationMergesLayoutVariants()
     {

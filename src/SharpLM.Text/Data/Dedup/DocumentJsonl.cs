@@ -1,23 +1,19 @@
-// Reads and writes documents as JSONL ({"id","text","url","source","metadata":{…}}, one object per line,
-// optionally gzip-compressed — detected by the 1f 8b magic, not the name). Unknown top-level fields are
-// kept in Metadata. A line that is not a JSON object with a string "text" is an error naming the file and
-// line, or — with skipBad — is skipped and counted. Documents without an id get "<file name>:<line>".
-// Lines are parsed from UTF-8 bytes with Utf8JsonReader, in batches on several threads (order kept).
-// Output is UTF-8 with non-ASCII characters unescaped (readable, and a third smaller for most scripts).
-// Not here: other input formats (plain text, HTML, WARC readers of the pipeline).
+// JSONL files of documents for the dedup job and other batch readers: whole files (optionally gzip-compressed —
+// detected by the 1f 8b magic, not the name) read in batches whose lines are parsed on several threads (order
+// kept), and atomic sinks. Each line goes through the pipeline's one codec, DocumentJson (fields, metadata
+// types, errors). A bad line is an error naming the file and line, or — with skipBad — is skipped and counted.
+// Documents without an id get "<file name>:<line>". Not here: other input formats (DocumentReaders).
 using System.Globalization;
 using System.IO.Compression;
 using System.Text;
-using System.Text.Encodings.Web;
 using System.Text.Json;
+using SharpLM.Text.Data.Readers;
 
 namespace SharpLM.Text.Data.Dedup;
 
 /// <summary>JSONL (optionally .gz) reading and writing of <see cref="Document"/>s.</summary>
 public static class DocumentJsonl
 {
-    private static readonly JsonWriterOptions WriterOptions = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
-
     /// <summary>Opens a file for reading, transparently decompressing gzip.</summary>
     public static Stream OpenRead(string path)
     {
@@ -119,129 +115,23 @@ public static class DocumentJsonl
     }
 
     /// <summary>Parses one JSONL line (UTF-8 bytes); returns the document or why it is not one.</summary>
-    public static (Document? Doc, string? Error) Parse(ReadOnlySpan<byte> line, string fileName, long lineNo)
-    {
-        try
-        {
-            var r = new Utf8JsonReader(line);
-            if (!r.Read() || r.TokenType != JsonTokenType.StartObject) return (null, $"expected a JSON object, got {r.TokenType}");
-            string? id = null, text = null, url = null, source = null;
-            var meta = new Dictionary<string, object?>();
-            while (r.Read() && r.TokenType == JsonTokenType.PropertyName)
-            {
-                if (r.ValueTextEquals("text"u8))
-                {
-                    r.Read();
-                    if (r.TokenType != JsonTokenType.String) return (null, $"field 'text' must be a string, got {r.TokenType}");
-                    text = r.GetString();
-                }
-                else if (r.ValueTextEquals("id"u8))
-                {
-                    r.Read();
-                    if (r.TokenType == JsonTokenType.String) id = r.GetString();
-                    else if (r.TokenType == JsonTokenType.Number) id = Encoding.UTF8.GetString(r.ValueSpan);
-                    else if (r.TokenType != JsonTokenType.Null) return (null, $"field 'id' must be a string or number, got {r.TokenType}");
-                }
-                else if (r.ValueTextEquals("url"u8)) { r.Read(); url = r.TokenType == JsonTokenType.String ? r.GetString() : Skip(ref r); }
-                else if (r.ValueTextEquals("source"u8)) { r.Read(); source = r.TokenType == JsonTokenType.String ? r.GetString() : Skip(ref r); }
-                else if (r.ValueTextEquals("metadata"u8))
-                {
-                    r.Read();
-                    if (r.TokenType == JsonTokenType.StartObject)
-                    {
-                        while (r.Read() && r.TokenType == JsonTokenType.PropertyName)
-                        {
-                            string k = r.GetString()!;
-                            r.Read();
-                            meta[k] = JsonElement.ParseValue(ref r);
-                        }
-                    }
-                    else meta["metadata"] = JsonElement.ParseValue(ref r);
-                }
-                else
-                {
-                    string k = r.GetString()!;
-                    r.Read();
-                    meta[k] = JsonElement.ParseValue(ref r);
-                }
-            }
-            if (r.TokenType != JsonTokenType.EndObject) return (null, "malformed JSON object");
-            if (r.Read()) return (null, "trailing content after the JSON object");
-            if (text is null) return (null, "missing the string field 'text'");
-            return (new Document { Id = id ?? $"{fileName}:{lineNo.ToString(CultureInfo.InvariantCulture)}", Text = text, Url = url, Source = source, Metadata = meta }, null);
-        }
-        catch (JsonException e) { return (null, $"invalid JSON: {e.Message}"); }
-        catch (InvalidOperationException e) { return (null, $"invalid JSON or UTF-8: {e.Message}"); }
-        catch (ArgumentException e) { return (null, $"invalid UTF-8: {e.Message}"); }
-    }
-
-    private static string? Skip(ref Utf8JsonReader r) { r.Skip(); return null; }
-
-    /// <summary>Parses one JSONL line given as a string.</summary>
-    public static (Document? Doc, string? Error) Parse(string line, string fileName, long lineNo) =>
-        Parse(Encoding.UTF8.GetBytes(line), fileName, lineNo);
+    public static (Document? Doc, string? Error) Parse(ReadOnlySpan<byte> line, string fileName, long lineNo) =>
+        DocumentJson.TryParse(line, null, $"{fileName}:{lineNo.ToString(CultureInfo.InvariantCulture)}", out var doc, out var error) ? (doc, null) : (null, error);
 
     /// <summary>The JSONL line of a document (without the newline).</summary>
-    public static byte[] Serialize(Document doc)
-    {
-        var buf = new System.Buffers.ArrayBufferWriter<byte>(doc.Text.Length + 256);
-        using (var w = new Utf8JsonWriter(buf, WriterOptions)) WriteObject(w, doc);
-        return buf.WrittenSpan.ToArray();
-    }
+    public static byte[] Serialize(Document doc) => DocumentJson.Serialize(doc);
 
     /// <summary>Writes one document as one line.</summary>
     public static void Write(Utf8JsonWriter w, Stream s, Document doc)
     {
         w.Reset(s);
-        WriteObject(w, doc);
+        DocumentJson.Write(w, doc);
         w.Flush();
         s.WriteByte((byte)'\n');
     }
 
-    private static void WriteObject(Utf8JsonWriter w, Document doc)
-    {
-        w.WriteStartObject();
-        w.WriteString("id", doc.Id);
-        w.WriteString("text", doc.Text);
-        if (doc.Url is not null) w.WriteString("url", doc.Url);
-        if (doc.Source is not null) w.WriteString("source", doc.Source);
-        if (doc.Metadata.Count > 0)
-        {
-            w.WriteStartObject("metadata");
-            foreach (var (k, v) in doc.Metadata)
-            {
-                w.WritePropertyName(k);
-                WriteValue(w, v);
-            }
-            w.WriteEndObject();
-        }
-        w.WriteEndObject();
-    }
-
     /// <summary>A writer for <see cref="Write(Utf8JsonWriter, Stream, Document)"/>.</summary>
-    public static Utf8JsonWriter CreateWriter(Stream s) => new(s, WriterOptions);
-
-    private static void WriteValue(Utf8JsonWriter w, object? v)
-    {
-        switch (v)
-        {
-            case null: w.WriteNullValue(); break;
-            case string s: w.WriteStringValue(s); break;
-            case bool b: w.WriteBooleanValue(b); break;
-            case int i: w.WriteNumberValue(i); break;
-            case long l: w.WriteNumberValue(l); break;
-            case float f: w.WriteNumberValue(f); break;
-            case double d: w.WriteNumberValue(d); break;
-            case JsonElement e: e.WriteTo(w); break;
-            case IEnumerable<string> list:
-                w.WriteStartArray();
-                foreach (var x in list) w.WriteStringValue(x);
-                w.WriteEndArray();
-                break;
-            case IFormattable f: w.WriteStringValue(f.ToString(null, CultureInfo.InvariantCulture)); break;
-            default: w.WriteStringValue(v.ToString()); break;
-        }
-    }
+    public static Utf8JsonWriter CreateWriter(Stream s) => new(s, DocumentJson.WriterOptions);
 }
 
 /// <summary>A JSONL output file written under a temporary name and renamed into place by <see cref="Complete"/>.</summary>

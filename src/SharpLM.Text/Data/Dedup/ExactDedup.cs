@@ -1,16 +1,16 @@
 // Streaming exact deduplication: the first document with a given content hash is kept, later ones are
-// dropped with reason "exact_duplicate" and metadata "duplicate_of" = the kept document's id. The index is
-// one entry per distinct document: the hash (8 or 16 bytes) plus the kept id's string, about 60–100 bytes
-// per unique document with dictionary overhead. Apply() is serialised by a lock; feed documents in a fixed
-// order for deterministic output (the first seen wins).
+// dropped with reason "exact_duplicate" and metadata "duplicate_of" = the kept document's id. The index
+// (ShardedKeyIndex) is one entry per distinct document: the hash (8 or 16 bytes) plus the kept id's string,
+// about 60–100 bytes per unique document with dictionary overhead. In a pipeline it runs as a batch step: texts
+// are hashed in parallel and the index, sharded by hash, is filled in parallel, with the first document in input
+// order winning for every hash — the same output as one thread. Apply() decides one document (serialised).
 // Not here: near-duplicates (MinHashDedup.cs).
 namespace SharpLM.Text.Data.Dedup;
 
 /// <summary>Drops documents whose (optionally whitespace-normalised) text was seen before.</summary>
-public sealed class ExactDedup(int bits = 64, bool normalizeWhitespace = false) : IDocumentFilter
+public sealed class ExactDedup(int bits = 64, bool normalizeWhitespace = false, int threads = 0) : IBatchFilter
 {
-    private readonly Dictionary<UInt128, string> _seen = [];
-    private readonly Lock _lock = new();
+    private readonly ShardedKeyIndex _seen = new();
 
     /// <summary>Hash width: 64 or 128.</summary>
     public int Bits { get; } = bits is 64 or 128 ? bits : throw new ArgumentException($"exact dedup: hash bits must be 64 or 128, got {bits}");
@@ -18,21 +18,39 @@ public sealed class ExactDedup(int bits = 64, bool normalizeWhitespace = false) 
     /// <summary>Whether whitespace runs are collapsed before hashing.</summary>
     public bool NormalizeWhitespace { get; } = normalizeWhitespace;
 
+    /// <summary>Threads for batches (0 = one per core).</summary>
+    public int Threads { get; } = threads > 0 ? threads : Environment.ProcessorCount;
+
     /// <inheritdoc/>
     public string Name => "exact_dedup";
 
     /// <summary>Distinct documents indexed so far.</summary>
-    public int Count { get { lock (_lock) return _seen.Count; } }
+    public int Count => _seen.Count;
 
     /// <inheritdoc/>
     public FilterVerdict Apply(Document doc)
     {
-        var h = TextHash.Hash(doc.Text, Bits, NormalizeWhitespace);
-        lock (_lock)
-        {
-            if (_seen.TryAdd(h, doc.Id)) return FilterVerdict.Kept;
-            doc.Metadata["duplicate_of"] = _seen[h];
-        }
+        var first = _seen.Add(TextHash.Hash(doc.Text, Bits, NormalizeWhitespace), doc.Id);
+        if (first is null) return FilterVerdict.Kept;
+        doc.Metadata["duplicate_of"] = first;
         return FilterVerdict.Drop("exact_duplicate");
+    }
+
+    /// <inheritdoc/>
+    public void ApplyBatch(IReadOnlyList<Document> docs, Span<FilterVerdict> verdicts)
+    {
+        int n = docs.Count;
+        var keys = new UInt128[n];
+        var has = new bool[n];
+        var ids = new string[n];
+        ShardedKeyIndex.ForChunks(n, Threads, i => { keys[i] = TextHash.Hash(docs[i].Text, Bits, NormalizeWhitespace); has[i] = true; ids[i] = docs[i].Id; });
+        var first = new string?[n];
+        _seen.AddBatch(keys, has, ids, first, Threads);
+        for (int i = 0; i < n; i++)
+        {
+            if (first[i] is null) { verdicts[i] = FilterVerdict.Kept; continue; }
+            docs[i].Metadata["duplicate_of"] = first[i];
+            verdicts[i] = FilterVerdict.Drop("exact_duplicate");
+        }
     }
 }

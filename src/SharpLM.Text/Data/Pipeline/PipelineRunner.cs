@@ -5,7 +5,8 @@
 //   work/                     intermediate files of multi-pass stages and completion markers
 // Streaming filters run in batches; a run of consecutive parallel-safe filters processes the documents of a
 // batch on all threads (each document passes through the whole run on one thread), then results are collected in
-// input order, so output is identical for any thread count. A multi-pass stage cuts the pipeline into
+// input order, so output is identical for any thread count. A batch filter (IBatchFilter: the perplexity
+// model) gets each batch's surviving documents in one call and parallelises inside. A multi-pass stage cuts the pipeline into
 // segments; each finished segment leaves its output and a marker in work/, so a relaunch after a crash resumes
 // at the first unfinished segment. Every file is written under a temporary name and renamed when complete.
 // Memory: one batch of documents plus whatever the steps keep (dedup indexes).
@@ -142,7 +143,7 @@ public sealed class PipelineRunner(IReadOnlyList<PipelineItem> items, PipelineRu
         for (int i = 0; i < filters.Count;)
         {
             int j = i;
-            if (filters[i] is IParallelSafeFilter && Threads > 1) { while (j < filters.Count && filters[j] is IParallelSafeFilter) j++; groups.Add((i, j, true)); }
+            if (IsParallel(filters[i]) && Threads > 1) { while (j < filters.Count && IsParallel(filters[j])) j++; groups.Add((i, j, true)); }
             else { j = i + 1; groups.Add((i, j, false)); }
             i = j;
         }
@@ -176,6 +177,7 @@ public sealed class PipelineRunner(IReadOnlyList<PipelineItem> items, PipelineRu
                         var slots = alive;
                         Parallel.For(0, slots.Count, po, k => RunGroup(filters, start, end, slots[k]));
                     }
+                    else if (filters[start] is IBatchFilter bf) RunBatch(bf, alive);
                     else foreach (var sl in alive) RunGroup(filters, start, end, sl);
                     long dt = Stopwatch.GetTimestamp() - t0;
                     // Attribute group time to its steps evenly (per-step timing inside a parallel group would
@@ -263,6 +265,31 @@ public sealed class PipelineRunner(IReadOnlyList<PipelineItem> items, PipelineRu
         }
         sl.Bytes[n] = bytes;
         sl.Texts[n] = sl.Doc.Text;
+    }
+
+    private static bool IsParallel(IDocumentFilter f) => f is IParallelSafeFilter && f is not IBatchFilter;
+
+    // A batch filter sees the whole batch's surviving documents at once (it parallelises inside).
+    private static void RunBatch(IBatchFilter f, List<Slot> slots)
+    {
+        var docs = new Document[slots.Count];
+        for (int k = 0; k < slots.Count; k++)
+        {
+            var sl = slots[k];
+            if (sl.Bytes.Length < 2) { sl.Bytes = new long[2]; sl.Texts = new string?[2]; sl.Tokens = new long[2]; }
+            sl.Bytes[0] = Encoding.UTF8.GetByteCount(sl.Doc.Text);
+            sl.Texts[0] = sl.Doc.Text;
+            docs[k] = sl.Doc;
+        }
+        var verdicts = new FilterVerdict[docs.Length];
+        f.ApplyBatch(docs, verdicts);
+        for (int k = 0; k < slots.Count; k++)
+        {
+            var sl = slots[k];
+            if (!verdicts[k].Keep) { sl.DroppedAt = 0; sl.Reason = verdicts[k].Reason; continue; }
+            sl.Bytes[1] = ReferenceEquals(sl.Texts[0], sl.Doc.Text) ? sl.Bytes[0] : Encoding.UTF8.GetByteCount(sl.Doc.Text);
+            sl.Texts[1] = sl.Doc.Text;
+        }
     }
 
     // Tokens of each distinct text the group saw (texts are compared by reference: a step that does not change a

@@ -1,9 +1,8 @@
 // Model-based quality filtering. (1) A fastText-style classifier (HashedNgramClassifier over word 1–2-grams),
 // trained by `sharplm data train-quality` from positive (high-quality) and negative examples, as DCLM's and
 // FineWeb-Edu's classifiers are; documents whose probability of the positive class is below the threshold are
-// dropped, the score kept in metadata "quality_score". (2) A perplexity filter over any language model that can
-// score text (CCNet-style: drop documents the reference model finds too surprising); SharpLM models plug in
-// through IPerplexityScorer once pretraining exists.
+// dropped, the score kept in metadata "quality_score". The perplexity filter (CCNet-style, scoring with a small
+// language model) is in PerplexityFilter.cs.
 using SharpLM.Text.Data.LangId;
 
 namespace SharpLM.Text.Data.Quality;
@@ -52,27 +51,5 @@ public sealed class QualityClassifierFilter : IParallelSafeFilter
         var data = positive.Select(t => (t, PositiveLabel)).Concat(negative.Select(t => (t, "lq"))).ToList();
         var o = options ?? new ClassifierTrainOptions { Kind = FeatureKind.WordNgrams, MinN = 1, MaxN = 2, Buckets = 1 << 18, Epochs = 5, LearningRate = 1f, MaxChars = 20_000 };
         return HashedNgramClassifier.Train(data, o, [PositiveLabel, "lq"]);
-    }
-}
-
-/// <summary>Scores text with a language model (e.g. a small SharpLM model).</summary>
-public interface IPerplexityScorer
-{
-    /// <summary>Bits per UTF-8 byte of <paramref name="text"/> under the model (lower = more typical).</summary>
-    double BitsPerByte(string text);
-}
-
-/// <summary>Drops documents whose bits per byte exceed a threshold; the score goes to metadata "bits_per_byte".</summary>
-public sealed class PerplexityFilter(IPerplexityScorer scorer, double maxBitsPerByte) : IDocumentFilter
-{
-    /// <inheritdoc/>
-    public string Name => "perplexity";
-
-    /// <inheritdoc/>
-    public FilterVerdict Apply(Document doc)
-    {
-        double bpb = scorer.BitsPerByte(doc.Text);
-        doc.Metadata["bits_per_byte"] = Math.Round(bpb, 4);
-        return bpb <= maxBitsPerByte ? FilterVerdict.Kept : FilterVerdict.Drop($"{Name}:too_high");
     }
 }

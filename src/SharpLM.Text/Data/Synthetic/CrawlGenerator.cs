@@ -127,7 +127,10 @@ public sealed class CrawlGenerator
             var paras = article.Paragraphs.ToList();
             var who = rng.Pick(World.People);
             string sentence = JunkWriter.ContactSentence(who, ref rng, pii);
-            paras.Insert(rng.Range(1, paras.Count), sentence);
+            int at = rng.Range(1, paras.Count);
+            // Never between a quiz question and its answer line.
+            if (paras[at - 1].StartsWith("Question: ", StringComparison.Ordinal)) at++;
+            paras.Insert(at, sentence);
             article = article with { Paragraphs = paras };
         }
         var site = article.Kind switch

@@ -52,9 +52,12 @@ public sealed class EnglishWriter(World world)
     internal string Residence(Person p, ref SynthRng rng)
     {
         string n = Name(p, ref rng);
-        return rng.Next(6) switch
+        return rng.Next(9) switch
         {
             0 => $"{n} lives in {p.Town}.",
+            6 => $"{p.Town} is where {n} lives.",
+            7 => $"If you go to {p.Town}, you may meet {n}, who lives there.",
+            8 => $"In the town of {p.Town} lives {n}.",
             1 => $"{n} lives in {p.Town}, a town in {CountryOf(p)}.",
             2 => $"{n} has a small house in {p.Town}.",
             3 => $"{n} was born in {p.Town} and has lived there ever since.",
@@ -66,9 +69,12 @@ public sealed class EnglishWriter(World world)
     internal string Trade(Person p, ref SynthRng rng)
     {
         string n = Name(p, ref rng);
-        return rng.Next(5) switch
+        return rng.Next(8) switch
         {
             0 => $"{n} is {Lexicon.A(p.Job)} {p.Job}.",
+            5 => $"The job of {n} is the work of {Lexicon.A(p.Job)} {p.Job}.",
+            6 => $"Ask anyone in {p.Town} and they will tell you that {n} is {Lexicon.A(p.Job)} {p.Job}.",
+            7 => $"{Lexicon.Cap(Lexicon.A(p.Job))} {p.Job} by trade, {n} works hard every day.",
             1 => $"{n} works as {Lexicon.A(p.Job)} {p.Job}.",
             2 => $"By day, {n} works as {Lexicon.A(p.Job)} {p.Job} in {p.Town}.",
             3 => $"Everyone in {p.Town} knows {n}, the {p.Job}.",
@@ -79,9 +85,12 @@ public sealed class EnglishWriter(World world)
     internal string Colour(Person p, ref SynthRng rng)
     {
         string n = Name(p, ref rng);
-        return rng.Next(5) switch
+        return rng.Next(8) switch
         {
             0 => $"{n}'s favourite colour is {p.Colour}.",
+            5 => $"{Lexicon.Cap(p.Colour)} is the colour that {n} loves most.",
+            6 => $"The favourite colour of {n} is {p.Colour}.",
+            7 => $"Ask {n} about colours, and {p.He} will say {p.Colour} every time.",
             1 => $"{n} loves the colour {p.Colour}.",
             2 => $"{n} likes {p.Colour} more than any other colour.",
             3 => $"Of all the colours, {n} likes {p.Colour} best.",
@@ -93,9 +102,12 @@ public sealed class EnglishWriter(World world)
     {
         var pet = world.PetNamed(p.PetName);
         string n = Name(p, ref rng);
-        return rng.Next(5) switch
+        return rng.Next(8) switch
         {
             0 => $"{n} has {Lexicon.A(pet.Colour)} {pet.Colour} {pet.Species} called {pet.Name}.",
+            5 => $"{n}'s pet is {Lexicon.A(pet.Species)} {pet.Species} called {pet.Name}.",
+            6 => $"The {pet.Species} {pet.Name} belongs to {n}.",
+            7 => $"{pet.Name} is {Lexicon.A(pet.Species)} {pet.Species}, and {n} is {pet.Name}'s owner.",
             1 => $"{n} has a pet {pet.Species} named {pet.Name}.",
             2 => $"{pet.Name} is {n}'s {pet.Species}.",
             3 => $"{pet.Name}, the {pet.Colour} {pet.Species}, lives with {n}.",
@@ -107,25 +119,31 @@ public sealed class EnglishWriter(World world)
     {
         string n = Name(p, ref rng);
         string c = Lexicon.Number(p.Count);
-        return rng.Next(4) switch
+        return rng.Next(6) switch
         {
             0 => $"{n} has {c} {p.CountedThing}.",
+            4 => $"There are {c} {p.CountedThing} in the house of {n}.",
+            5 => $"{n} has exactly {c} {p.CountedThing}, no more and no less.",
             1 => $"{n} owns {c} {p.CountedThing}.",
             2 => $"In {p.His} house, {n} keeps {c} {p.CountedThing}.",
             _ => $"{n} counted {p.His} {p.CountedThing} this morning, and there were {c}.",
         };
     }
 
-    internal static string Capital(Country c, ref SynthRng rng) => rng.Next(4) switch
+    internal static string Capital(Country c, ref SynthRng rng) => rng.Next(6) switch
     {
+        4 => $"In {c.Name}, the capital is {c.Capital}.",
+        5 => $"{c.Capital} is the capital city of {c.Name}.",
         0 => $"{c.Capital} is the capital of {c.Name}.",
         1 => $"The capital of {c.Name} is {c.Capital}.",
         2 => $"{c.Capital}, the capital city of {c.Name}, is the largest town there.",
         _ => $"The king of {c.Name} lives in {c.Capital}, the capital.",
     };
 
-    internal static string TownIn(Town t, ref SynthRng rng) => rng.Next(4) switch
+    internal static string TownIn(Town t, ref SynthRng rng) => rng.Next(6) switch
     {
+        4 => $"In {t.Country} there is a town called {t.Name}.",
+        5 => $"{t.Name} belongs to {t.Country}.",
         0 => $"{t.Name} is a town in {t.Country}.",
         1 => $"{t.Name} lies in {t.Country}.",
         2 => $"The town {t.Name} is in {t.Country}.",
@@ -151,7 +169,7 @@ public sealed class EnglishWriter(World world)
     private static readonly string[] Countables = ["apples", "pears", "eggs", "carrots", "plums", "biscuits", "cherries", "buttons", "shells", "marbles"];
     private static readonly string[] Feelings = ["happy", "tired", "excited", "hungry", "calm", "curious", "proud", "sleepy"];
 
-    private const int EventKinds = 14;
+    private const int EventKinds = 15;
 
     private string Event(Person p, Person q, ref SynthRng rng, int kind = -1)
     {
@@ -172,6 +190,7 @@ public sealed class EnglishWriter(World world)
             10 => $"The two friends sat by {town.Landmark} and watched the people go by.",
             11 => $"{p.First} and {q.First} worked together in the garden until the sun went down.",
             12 => $"{p.First} found an old map in a box and showed it to {q.First}.",
+            13 => $"{q.First} could not remember the name of {p.First}'s pet, so {p.First} said it again: {p.PetName}.",
             _ => $"{p.First} smiled, because it had been a good day.",
         };
     }
@@ -365,8 +384,11 @@ public sealed class EnglishWriter(World world)
         return new Article("dialogue", title, lines);
     }
 
-    // Quiz pages: question/answer pairs in the lm-evaluation-harness frame ("Question: …" then "Answer: …"),
-    // worded as the held-out questions never are, so a model learns the frame here and is tested on new wordings.
+    // Quiz pages: question/answer pairs in the lm-evaluation-harness frame ("Question: …" on one line, "Answer: …" on
+    // the next), with many wordings per fact type (direct questions, "Do you know …", "Can you tell me …", the entity
+    // first, …) so that a model learns to pull a fact out of a question whatever its form, and is tested on forms it has
+    // never seen (QuestionSet). The answer comes first on its line, then a sentence that restates the fact: an answer
+    // line needs at least three words to survive C4's line rule, which drops shorter lines.
     internal Article Quiz(ref SynthRng rng)
     {
         var p = rng.Pick(world.People);
@@ -374,42 +396,145 @@ public sealed class EnglishWriter(World world)
         var people = new List<Person> { p, Other(p, ref rng), Other(p, ref rng) };
         var paras = new List<string>
         {
-            $"How well do you know the people of {town.Name} and their friends? Read each question, think of the answer, and then check it on the line below. " +
-            "There are no tricks in this quiz, and every answer is a single word or a number.",
+            rng.Next(3) switch
+            {
+                0 => $"How well do you know the people of {town.Name} and their friends? Read each question, think of the answer, and then check it on the line below. " +
+                     "There are no tricks in this quiz, and every answer starts with a single word or a number.",
+                1 => $"Here is a new quiz about {p.First} and the people {p.He} knows. Write your name at the top of a page, try to answer each question " +
+                     "before you read the answer under it, and keep count of how many you get right.",
+                _ => $"This week our quiz is about {town.Name} and the people who live near it. Cover the answers with your hand, read each question, " +
+                     "and say your answer out loud before you look.",
+            },
         };
         int n = rng.Range(8, 12);
         for (int i = 0; i < n; i++)
         {
             var who = people[rng.Next(people.Count)];
-            var pet = world.PetNamed(who.PetName);
-            var (q, a) = rng.Next(9) switch
-            {
-                // Questions of 30+ characters: quiz pages must not be mostly short lines (FineWeb's short-line rule).
-                0 => ($"Where does {who.First} live these days?", who.Town),
-                1 => ($"What job does {who.First} do every day?", who.Job),
-                2 => ($"What is the favourite colour of {who.First}?", who.Colour),
-                3 => ($"How many {who.CountedThing} does {who.First} have at home?", Lexicon.Number(who.Count)),
-                4 => ($"What animal is {pet.Name}, the pet of {who.First}?", pet.Species),
-                5 => ($"Who owns the {pet.Colour} {pet.Species} called {pet.Name}?", who.First),
-                6 => ($"What is the capital city of {world.TownNamed(who.Town).Country}?", world.CountryNamed(world.TownNamed(who.Town).Country).Capital),
-                7 => ($"In what country is the town {who.Town}?", world.TownNamed(who.Town).Country),
-                _ => Sum(ref rng),
-            };
+            var (q, a, why) = rng.Next(9) == 8 ? Sum(ref rng) : QuizFact(who, rng.Next(8), ref rng);
             // Distinct questions and answers: a repeated line is what duplicate-line filters (FineWeb) remove.
-            if (paras.Contains("Question: " + q) || paras.Contains("Answer: " + a + ".")) continue;
+            string answer = $"Answer: {a}. {why}";
+            if (paras.Contains("Question: " + q) || paras.Any(x => x.StartsWith("Answer: " + a + ".", StringComparison.Ordinal))) continue;
             paras.Add("Question: " + q);
-            paras.Add("Answer: " + a + ".");
+            paras.Add(answer);
         }
         paras.Add(rng.Chance(0.5) ? "How many did you get right? Share this quiz with your friends and see who knows the most." : "Well done if you knew them all! A new quiz comes out every week.");
         return new Article("quiz", rng.Chance(0.5) ? $"Quiz: the people of {town.Name}" : $"A small quiz about {p.First} and friends", paras);
 
-        static (string, string) Sum(ref SynthRng rng)
+        static (string, string, string) Sum(ref SynthRng rng)
         {
-            int x = rng.Range(0, 10), y = rng.Range(0, 10);
-            return rng.Chance(0.5)
-                ? ($"How much do you get from {x} plus {y}?", (x + y).ToString(System.Globalization.CultureInfo.InvariantCulture))
-                : ($"How much do you get from {x + y} minus {y}?", x.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            int x = rng.Range(0, 10), y = rng.Range(0, 10), z = x + y;
+            string Num(int v) => v.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            return rng.Next(6) switch
+            {
+                0 => ($"How much do you get from {x} plus {y}?", Num(z), $"{x} plus {y} is {z}."),
+                1 => ($"What is {x} plus {y}?", Num(z), $"If you add {y} to {x}, you get {z}."),
+                2 => ($"Do you know what {x} plus {y} makes?", Num(z), $"{x} + {y} = {z}."),
+                3 => ($"How much do you get from {z} minus {y}?", Num(x), $"{z} minus {y} is {x}."),
+                4 => ($"What is left if you take {y} away from {z}?", Num(x), $"{z} - {y} = {x}."),
+                _ => ($"Can you tell me what {z} minus {y} is?", Num(x), $"If you take {y} away from {z}, you get {x}."),
+            };
         }
+    }
+
+    /// <summary>Number of question wordings per fact type on quiz pages.</summary>
+    internal const int QuizWordings = 7;
+
+    /// <summary>
+    /// A quiz question about one fact of <paramref name="who"/> (fact type 0..7: residence, trade, colour, count, pet species,
+    /// pet owner, capital of the home country, country of the home town), its one-word answer and a sentence restating the fact.
+    /// <paramref name="form"/> picks the wording (0..<see cref="QuizWordings"/>-1), or -1 for a random one; <paramref name="fullName"/>
+    /// the person's name (null: drawn as in statements).
+    /// </summary>
+    internal (string Question, string Answer, string Why) QuizFact(Person who, int kind, ref SynthRng rng, int form = -1, bool? fullName = null)
+    {
+        string n = fullName switch { true => who.FullName, false => who.First, null => Name(who, ref rng) };
+        int f = form >= 0 ? form : rng.Next(QuizWordings);
+        var pet = world.PetNamed(who.PetName);
+        var t = world.TownNamed(who.Town);
+        var c = world.CountryNamed(t.Country);
+        return kind switch
+        {
+            0 => (f switch
+            {
+                0 => $"Where does {n} live these days?",
+                1 => $"In which town does {n} live?",
+                2 => $"What town does {n} live in?",
+                3 => $"Which town is the home of {n}?",
+                4 => $"{n} lives in which town?",
+                5 => $"Do you know where {n} lives?",
+                _ => $"Can you tell me which town {n} lives in?",
+            }, who.Town, Residence(who, ref rng)),
+            1 => (f switch
+            {
+                0 => $"What job does {n} do every day?",
+                1 => $"What does {n} do for work?",
+                2 => $"What work does {n} do?",
+                3 => $"Which job does {n} have?",
+                4 => $"{n} works as what?",
+                5 => $"Do you know what job {n} does?",
+                _ => $"Can you tell me the job of {n}?",
+            }, who.Job, Trade(who, ref rng)),
+            2 => (f switch
+            {
+                0 => $"What is the favourite colour of {n}?",
+                1 => $"Which colour does {n} like best?",
+                2 => $"What colour does {n} love?",
+                3 => $"What is {n}'s favourite colour?",
+                4 => $"{n} likes which colour best?",
+                5 => $"Do you know the favourite colour of {n}?",
+                _ => $"Can you tell me which colour {n} loves?",
+            }, who.Colour, Colour(who, ref rng)),
+            3 => (f switch
+            {
+                0 => $"How many {who.CountedThing} does {n} have at home?",
+                1 => $"How many {who.CountedThing} does {n} own?",
+                2 => $"What number of {who.CountedThing} does {n} keep?",
+                3 => $"How many {who.CountedThing} are in the house of {n}?",
+                4 => $"{n} has how many {who.CountedThing}?",
+                5 => $"Do you know how many {who.CountedThing} {n} has?",
+                _ => $"Can you tell me how many {who.CountedThing} {n} owns?",
+            }, Lexicon.Number(who.Count), CountSentence(who, ref rng)),
+            4 => (f switch
+            {
+                0 => $"What animal is {pet.Name}, the pet of {n}?",
+                1 => $"What animal is {pet.Name}?",
+                2 => $"What sort of pet is {pet.Name}?",
+                3 => $"Which animal is {pet.Name}?",
+                4 => $"{pet.Name} is what animal?",
+                5 => $"Do you know what animal {pet.Name} is?",
+                _ => $"Can you tell me what pet {pet.Name} is?",
+            }, pet.Species, PetSentence(who, ref rng)),
+            5 => (f switch
+            {
+                0 => $"Who owns the {pet.Colour} {pet.Species} called {pet.Name}?",
+                1 => $"Who owns {pet.Name}?",
+                2 => $"Whose pet is {pet.Name}?",
+                3 => $"Who takes good care of {pet.Name}?",
+                4 => $"{pet.Name} lives with which person?",
+                5 => $"Do you know who owns {pet.Name}?",
+                _ => $"Can you tell me whose pet {pet.Name} is?",
+            }, who.First, PetSentence(who, ref rng)),
+            6 => (f switch
+            {
+                0 => $"What is the capital city of {c.Name}?",
+                1 => $"What is the capital of {c.Name}?",
+                2 => $"Which town is the capital of {c.Name}?",
+                3 => $"Where does the king of {c.Name} live?",
+                4 => $"The capital of {c.Name} is which city?",
+                5 => $"Do you know the capital of {c.Name}?",
+                _ => $"Can you tell me the capital city of {c.Name}?",
+            }, c.Capital, Capital(c, ref rng)),
+            _ => (f switch
+            {
+                0 => $"In what country is the town {t.Name}?",
+                1 => $"Which country is {t.Name} in?",
+                2 => $"In which country does {t.Name} lie?",
+                3 => $"What country is the town {t.Name} in?",
+                4 => $"{t.Name} is a town in which country?",
+                5 => $"Do you know the country of {t.Name}?",
+                _ => $"Can you tell me which country {t.Name} is in?",
+            }, t.Country, TownIn(t, ref rng)),
+        };
     }
 
     internal Article ArithmeticLesson(ref SynthRng rng)

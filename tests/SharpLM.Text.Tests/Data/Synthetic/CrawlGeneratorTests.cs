@@ -202,6 +202,7 @@ public class CrawlGeneratorTests
     {
         var world = World.Create(7);
         var questions = QuestionSet.Create(world, 7);
+        // No page, boilerplate included, contains a held-out frame, in any case.
         foreach (var page in Crawl)
         {
             string html = page.Html.ToLowerInvariant();
@@ -209,9 +210,87 @@ public class CrawlGeneratorTests
         }
         var corpus = string.Join("\n", Crawl.Select(p => p.CleanText));
         foreach (var q in questions) Assert.DoesNotContain(q.Question, corpus);
-        // Every marker is really used by some question, so the check above is not vacuous.
-        var all = string.Join("\n", questions.Select(q => q.Prompt)).ToLowerInvariant();
-        Assert.All(QuestionSet.PhrasingMarkers, m => Assert.Contains(m, all));
+        // Every question opens with a marker, so the scan above covers every question and is not vacuous.
+        Assert.All(questions, q => Assert.Contains(QuestionSet.PhrasingMarkers, m => q.Question.StartsWith(m, StringComparison.OrdinalIgnoreCase)));
+        Assert.All(QuestionSet.PhrasingMarkers, m => Assert.Contains(questions, q => q.Question.StartsWith(m, StringComparison.OrdinalIgnoreCase)));
+    }
+
+    [Fact]
+    public void QuestionWordsAllOccurOnKeptPages()
+    {
+        // New forms, known words: a held-out question has no word the model never trained on.
+        var words = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var p in Crawl.Where(p => p.ShouldKeep)) words.UnionWith(Words(p.CleanText));
+        var missing = QuestionSet.Create(World.Create(7), 7).SelectMany(q => Words(q.Question)).Where(w => !words.Contains(w)).Distinct().ToList();
+        Assert.True(missing.Count == 0, "words of held-out questions never on a kept page: " + string.Join(", ", missing));
+
+        static IEnumerable<string> Words(string text) =>
+            System.Text.RegularExpressions.Regex.Matches(text.ToLowerInvariant(), "[a-z0-9']+").Select(m => m.Value);
+    }
+
+    [Fact]
+    public void QuizPagesKeepEveryAnswerThroughTheC4LineRule()
+    {
+        // An answer line of fewer than three words is dropped by C4's line rule, which leaves questions without answers.
+        var c4 = new SharpLM.Text.Data.Quality.C4QualityFilter();
+        var quizzes = Crawl.Where(p => p.Kind == "quiz" && p.ShouldKeep).ToList();
+        Assert.True(quizzes.Count > 100, $"only {quizzes.Count} quiz pages");
+        foreach (var page in quizzes)
+        {
+            string text = page.CleanText.Replace("\n\n", "\n", StringComparison.Ordinal);
+            Assert.Null(c4.Check(text, out string kept));
+            var lines = kept.Split('\n');
+            int questions = lines.Count(l => l.StartsWith("Question: ", StringComparison.Ordinal));
+            Assert.True(questions >= 4, page.CleanText);
+            Assert.Equal(questions, lines.Count(l => l.StartsWith("Answer: ", StringComparison.Ordinal)));
+            // Each answer line follows its question line, as the held-out prompt "Question: …\nAnswer:" expects.
+            for (int i = 0; i < lines.Length; i++)
+                if (lines[i].StartsWith("Question: ", StringComparison.Ordinal)) Assert.StartsWith("Answer: ", lines[i + 1]);
+        }
+    }
+
+    [Fact]
+    public void QuizAnswersAreTrueAndEveryFactTypeHasSevenWordings()
+    {
+        var world = World.Create(7);
+        var writer = new EnglishWriter(world);
+        var rng = new SynthRng(5);
+        var p = world.People[3];
+        var t = world.TownNamed(p.Town);
+        string[] truth = [p.Town, p.Job, p.Colour, Lexicon.Number(p.Count), world.PetNamed(p.PetName).Species, p.First, world.CountryNamed(t.Country).Capital, t.Country];
+        for (int kind = 0; kind < 8; kind++)
+        {
+            var forms = new HashSet<string>(StringComparer.Ordinal);
+            for (int f = 0; f < EnglishWriter.QuizWordings; f++)
+            {
+                var (q, a, why) = writer.QuizFact(p, kind, ref rng, f);
+                Assert.Equal(truth[kind], a);
+                Assert.Contains(a, why, StringComparison.OrdinalIgnoreCase);
+                // The wording with the names taken out: a skeleton of its own.
+                forms.Add(q.Replace(p.FullName, "N").Replace(p.First, "N"));
+            }
+            Assert.Equal(EnglishWriter.QuizWordings, forms.Count);
+        }
+    }
+
+    [Fact]
+    public void CrawlWordingAsksTheSameFactAsTheQuizPagesDo()
+    {
+        var world = World.Create(7);
+        var corpus = string.Join("\n", Crawl.Where(p => p.ShouldKeep).Select(p => p.CleanText));
+        var facts = QuestionSet.Create(world, 7).Where(q => q.Task == "facts").ToList();
+        int onPages = 0;
+        foreach (var q in facts)
+        {
+            string seen = QuestionSet.CrawlWording(world, q);
+            Assert.NotEqual(q.Question, seen);
+            Assert.DoesNotContain(QuestionSet.PhrasingMarkers, m => seen.Contains(m, StringComparison.OrdinalIgnoreCase));
+            Assert.Contains(q.Subject, seen);
+            if (corpus.Contains("Question: " + seen + "\n\nAnswer: " + q.Choices[q.Gold] + ".", StringComparison.Ordinal)) onPages++;
+        }
+        // Many occur verbatim, followed by the right answer, already on these 3,000 pages (a quarter of the quickstart's
+        // crawl; each fact type has seven forms, and a quiz asks about three people).
+        Assert.True(onPages > facts.Count / 4, $"{onPages} of {facts.Count}");
     }
 
     [Fact]
