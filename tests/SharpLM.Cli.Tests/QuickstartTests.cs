@@ -81,6 +81,7 @@ public class QuickstartTests
                 Assert.Equal(0.25, r.GetProperty("tasks").GetProperty("arithmetic").GetProperty("chance").GetDouble(), 9);
                 Assert.Equal(5, r.GetProperty("samples").GetArrayLength());
                 Assert.Equal(questions.Count(q => q.Task == "facts"), r.GetProperty("tasks").GetProperty("facts_crawl_wording").GetProperty("n").GetInt32());
+                Assert.Equal(questions.Count(q => q.Task == "facts"), r.GetProperty("tasks").GetProperty("facts_cloze").GetProperty("n").GetInt32());
             }
 
             string md = File.ReadAllText(Path.Combine(dir, "report.md"));

@@ -2,7 +2,8 @@
 // machine's limits measured in the same run.
 //   prefill_<T>: prompt tokens/s of one batched pass over a T-token prompt; baseline = the f32 FMA peak
 //     expressed in tokens/s (peak FLOP/s ÷ FLOPs per prompt token: 2 per matrix weight of the blocks plus
-//     causal attention 2·2·C per visible key, averaged over the prompt; the LM head runs on the last token only).
+//     causal attention 2·2·C per visible key, averaged over the prompt; the LM head runs on the last token only;
+//     with --experts, a token's matrix weights are its k experts' and the router's).
 //   decode_b<B>: tokens/s of one-token steps for B sequences at once (after a prefill); baseline = the
 //     bandwidth bound B × copy GB/s ÷ bytes of weights one step reads (every matrix once, whatever B is),
 //     so ratio = decode tokens/s ÷ bound tokens/s.
@@ -29,7 +30,9 @@ internal static class GenerateBench
         var steps = new Option<int>("--steps") { Description = "Decode steps timed per sample.", DefaultValueFactory = _ => 32 };
         var batches = new Option<string>("--batches") { Description = "Comma-separated decode batch sizes.", DefaultValueFactory = _ => "1,8" };
         var block = new Option<int>("--int8-block") { Description = "int8 scale block along a row (multiple of 32; 0 = one scale per row).", DefaultValueFactory = _ => 32 };
-        foreach (var o in new Option[] { json, threads, preset, dtype, prompt, steps, batches, block }) cmd.Options.Add(o);
+        var experts = new Option<int>("--experts") { Description = "Turn a Llama preset into a mixture of experts with this many experts per layer (0 = the preset's dense MLP).", DefaultValueFactory = _ => 0 };
+        var topK = new Option<int>("--experts-per-token") { Description = "Experts each token runs when --experts > 0.", DefaultValueFactory = _ => 2 };
+        foreach (var o in new Option[] { json, threads, preset, dtype, prompt, steps, batches, block, experts, topK }) cmd.Options.Add(o);
         cmd.SetAction(pr => CliErrors.Run(() =>
         {
             int t = pr.GetValue(threads);
@@ -39,7 +42,15 @@ internal static class GenerateBench
                 .Select(s => int.TryParse(s, out int b) && b > 0 ? b : throw new UserFacingException($"--batches: '{s}' is not a positive integer")).ToArray();
             int p = pr.GetValue(prompt), n = pr.GetValue(steps);
             if (p < 1 || n < 1) throw new UserFacingException($"--prompt and --steps must be ≥ 1, got {p} and {n}");
-            Run(new BenchReport(pr.GetValue(json)), WorkerPool.Threads, ModelConfig.Preset(pr.GetValue(preset)!), WeightFormats.Parse(pr.GetValue(dtype)!), p, n, bs, pr.GetValue(block));
+            var cfg = ModelConfig.Preset(pr.GetValue(preset)!);
+            int e = pr.GetValue(experts), k = pr.GetValue(topK);
+            if (e < 0 || e > 0 && (k < 1 || k > e)) throw new UserFacingException($"--experts must be ≥ 0 and --experts-per-token in 1..experts, got {e} and {k}");
+            if (e > 0)
+            {
+                if (cfg.Style != ModelStyle.Llama) throw new UserFacingException($"--experts needs a Llama preset (mixture-of-experts MLPs are SwiGLU), got {pr.GetValue(preset)}");
+                cfg = (cfg with { NumExperts = e, ExpertsPerToken = k }).Validate();
+            }
+            Run(new BenchReport(pr.GetValue(json)), WorkerPool.Threads, cfg, WeightFormats.Parse(pr.GetValue(dtype)!), p, n, bs, pr.GetValue(block));
             return 0;
         }));
         return cmd;
@@ -47,7 +58,8 @@ internal static class GenerateBench
 
     private static void Run(BenchReport report, int threads, ModelConfig cfg, WeightFormat fmt, int promptLen, int steps, int[] batches, int int8Block)
     {
-        string f = WeightFormats.Name(fmt) + (fmt == WeightFormat.Int8 ? int8Block <= 0 ? "row" : $"b{int8Block}" : "");
+        string f = WeightFormats.Name(fmt) + (fmt == WeightFormat.Int8 ? int8Block <= 0 ? "row" : $"b{int8Block}" : "")
+            + (cfg.NumExperts > 0 ? $"_moe{cfg.NumExperts}x{cfg.ExpertsPerToken}" : "");
         double copy = MachinePeak.CopyGBs(threads);
         double fma = MachinePeak.FmaGflops(threads);
         report.Add(new BenchRow("generate", $"copy_bw_{threads}t", threads, copy, "GB/s"));
@@ -68,7 +80,9 @@ internal static class GenerateBench
             var logits = new float[cfg.PaddedVocabSize];
             double s = BenchTiming.MedianSeconds(() => model.Forward(cache, tok, seq, pos, [T - 1], logits), repeats: 3, warmup: 1);
             double C = cfg.HiddenSize, kv = cfg.NumKvHeads * cfg.HeadDim;
-            double blockWeights = cfg.NumLayers * (C * (C + 2 * kv) + C * C + (cfg.Style == ModelStyle.Gpt2 ? 2 : 3) * C * cfg.IntermediateSize);
+            double mlp = (cfg.Style == ModelStyle.Gpt2 ? 2 : 3) * C * cfg.IntermediateSize;
+            if (cfg.NumExperts > 0) mlp = cfg.ExpertsPerToken * mlp + C * cfg.NumExperts; // the token's experts and the router
+            double blockWeights = cfg.NumLayers * (C * (C + 2 * kv) + C * C + mlp);
             double flopsPerToken = 2 * blockWeights + cfg.NumLayers * 4 * C * (T + 1) / 2.0;
             report.Add(new BenchRow("generate", $"prefill_{T}_{f}", threads, T / s, "tokens/s", $"fma_peak_{threads}t_tokens/s", fma * 1e9 / flopsPerToken));
         }

@@ -51,11 +51,13 @@ internal static class DataFilterCommands
         public required Option<bool> Plain;
         public required Option<long> SplitBytes;
         public required Option<string?> Tokenizer;
+        public required Option<int> MaxLineMb;
 
         public void AddTo(Command c)
         {
             foreach (var o in new Option[] { Input, Out, Threads, OnError, Rank, WorldSize, NoRemoved, Plain, SplitBytes }) c.Options.Add(o);
             c.Options.Add(Tokenizer);
+            c.Options.Add(MaxLineMb);
         }
     }
 
@@ -70,6 +72,7 @@ internal static class DataFilterCommands
         NoRemoved = new("--no-removed") { Description = "Count removed documents without writing removed/<step>.jsonl.gz." },
         Plain = new("--plain") { Description = "Write documents.jsonl instead of documents.jsonl.gz." },
         Tokenizer = new("--tokenizer") { Description = "A tokenizer (tokenizer.json, its folder, or a .tiktoken file): stats.json then also counts tokens into and out of every step, in parallel over the documents." },
+        MaxLineMb = new("--max-line-mb") { Description = "A JSONL line longer than this many MiB is a bad input (an error, or skipped and counted with --on-error skip).", DefaultValueFactory = _ => 64 },
         SplitBytes = new("--split-bytes") { Description = "Cut uncompressed JSONL files larger than this into byte ranges shared among ranks (0 = whole files).", DefaultValueFactory = _ => 0L },
     };
 
@@ -374,6 +377,7 @@ internal static class DataFilterCommands
         var readOptions = new ReadOptions
         {
             OnError = onError switch { "fail" => BadInputPolicy.Fail, "skip" => BadInputPolicy.Skip, _ => throw new ArgumentException("--on-error must be 'fail' or 'skip'") },
+            MaxLineBytes = pr.GetValue(o.MaxLineMb) is var mb && mb is >= 1 and <= 1024 ? mb << 20 : throw new ArgumentException($"--max-line-mb must be in [1, 1024], got {mb}"),
         };
         var fp = string.Join("|", mine.Select(u => $"{Path.GetFullPath(u.File)}[{u.Start},{u.End}):{new FileInfo(u.File).Length}:{File.GetLastWriteTimeUtc(u.File).Ticks}")) + "|" + fingerprint
             + "|tokenizer=" + (pr.GetValue(o.Tokenizer) is { } tp ? Path.GetFullPath(tp) : "")

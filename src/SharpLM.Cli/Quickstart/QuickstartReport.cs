@@ -103,9 +103,10 @@ internal static class QuickstartReport
             r.Eval.Add(new EvalRow("validation perplexity", F(val["perplexity"], "0.00"), "", $"unigram {F(uni["perplexity"], "0.0")}", N(val["tokens"])));
             foreach (var (name, t) in e["tasks"]!.AsObject())
             {
-                if (name == "facts_crawl_wording")
+                if (name is "facts_crawl_wording" or "facts_cloze")
                 {
-                    r.Eval.Add(new EvalRow("facts in the crawl's own wording (diagnostic, not held out): acc", P(t!["acc"]), $"[{P(t["acc_ci95"]![0])}, {P(t["acc_ci95"]![1])}]", $"chance {P(t["chance"])}", N(t["n"])));
+                    string what = name == "facts_cloze" ? "facts as a cloze in a crawl statement form" : "facts asked as the crawl's quiz pages ask them";
+                    r.Eval.Add(new EvalRow($"{what} (diagnostic, not held out): acc", P(t!["acc"]), $"[{P(t["acc_ci95"]![0])}, {P(t["acc_ci95"]![1])}]", $"chance {P(t["chance"])}", N(t["n"])));
                     continue;
                 }
                 string label = name == "facts" ? "facts (held-out wordings)" : name;

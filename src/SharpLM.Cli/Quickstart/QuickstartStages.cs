@@ -423,11 +423,18 @@ internal static class QuickstartStages
         var tasks = new JsonObject();
         foreach (var g in scores.GroupBy(s => s.Item.Group.Split('/')[0]))
             tasks[g.Key] = McJson(McResult.From(g.Key, g.ToList()));
-        // Diagnostic, not held out: the same facts and choices in the crawl's own wording (a cloze prompt), which
-        // separates "has not learned the fact" from "does not recognise it in a new wording".
+        // Diagnostics, not held out: the same facts and choices asked as the crawl's quiz pages ask them, and as a cloze
+        // prompt in one of the crawl's statement forms. Beside the held-out score they separate "has not learned the
+        // fact" from "does not recognise it in a new wording".
         var seedWorld = World.Create(ReadSeed(crawlDir));
-        var cloze = questions.Where(q => q.Task == "facts").Select(q => new McItem(q.Id, ClozeContext(seedWorld, q), q.Choices, q.Gold, "facts_crawl_wording")).ToList();
-        if (cloze.Count > 0) tasks["facts_crawl_wording"] = McJson(McResult.From("facts_crawl_wording", MultipleChoice.ScoreAll(model, Encode, cloze)));
+        var factQuestions = questions.Where(q => q.Task == "facts").ToList();
+        if (factQuestions.Count > 0)
+        {
+            var seen = factQuestions.Select(q => new McItem(q.Id, $"Question: {QuestionSet.CrawlWording(seedWorld, q)}\nAnswer:", q.Choices, q.Gold, "facts_crawl_wording")).ToList();
+            tasks["facts_crawl_wording"] = McJson(McResult.From("facts_crawl_wording", MultipleChoice.ScoreAll(model, Encode, seen)));
+            var cloze = factQuestions.Select(q => new McItem(q.Id, ClozeContext(seedWorld, q), q.Choices, q.Gold, "facts_cloze")).ToList();
+            tasks["facts_cloze"] = McJson(McResult.From("facts_cloze", MultipleChoice.ScoreAll(model, Encode, cloze)));
+        }
         var kinds = new JsonObject();
         foreach (var g in scores.GroupBy(s => s.Item.Group))
             kinds[g.Key] = McJson(McResult.From(g.Key, g.ToList()));

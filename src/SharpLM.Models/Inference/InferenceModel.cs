@@ -13,7 +13,8 @@
 // Options of ModelConfig, as the training model defines them: ALiBi (per-head slopes added to the scores, no
 // learned positions / no RoPE), QK-norm (RMSNorm of each q and k head before RoPE), final-logit soft-cap
 // (c·tanh(z/c)), and a Mixtral mixture-of-experts MLP (router softmax over E experts, top-k by probability,
-// lower index on ties, weights renormalised; each token runs only its k experts — decoding reads k experts).
+// lower index on ties, weights renormalised; each token runs only its k experts — decoding reads k experts, and a
+// prompt's tokens are grouped by expert so each expert's weights are read once per pass).
 // Not here: training.
 using System.Numerics.Tensors;
 using SharpLM.Models.Config;
@@ -234,13 +235,14 @@ public sealed unsafe class InferenceModel : IDisposable
         }
         if (R == 0) return;
 
-        // Workspace: x, h (R×C); qkv (R×qkvDim); att (R×NH·HS); up (R×max(I·2, qkvDim)); act (R×I); int8 scratch.
+        // Workspace: x, h (R×C); qkv (R×qkvDim); att (R×NH·HS); up (R×max(I·2, qkvDim)); act (R×I); MoE buffers; int8 scratch.
         int kMax = Math.Max(C, Math.Max(I, NH * HS));
         long upW = cfg.Style == ModelStyle.Llama ? 2L * I : I;
-        long perRow = 2L * C + qkvDim + (long)NH * HS + upW + I + 4 + kMax / 4 + 2 * (kMax / 32) + 16;
+        long perRow = 2L * C + qkvDim + (long)NH * HS + upW + I + MoeFloatsPerRow + 4 + kMax / 4 + 2 * (kMax / 32) + 16;
         float* ws = Workspace(R, perRow);
         float* x = ws, h = x + (long)R * C, qkv = h + (long)R * C, att = qkv + (long)R * qkvDim, up = att + (long)R * NH * HS, act = up + R * upW;
-        float* stats = act + (long)R * I; // mean, rstd (R each)
+        float* moe = act + (long)R * I;
+        float* stats = moe + (long)R * MoeFloatsPerRow; // mean, rstd (R each)
         float* xs = stats + 2L * R;
         sbyte* xq = (sbyte*)(xs + 2L * R * (kMax / 32 + 1)); // xs: scales, then block sums
 
@@ -285,7 +287,7 @@ public sealed unsafe class InferenceModel : IDisposable
                 Norm(h, x, stats, L.Norm2W, L.Norm2B, R, C);
                 if (L.Router != null)
                 {
-                    MoeRows(L, h, x, up, act, qkv, R, xq, xs);
+                    MoeRows(L, h, x, up, act, moe, R, xq, xs);
                     continue;
                 }
                 L.Up.Forward(h, R, up, xq, xs);
@@ -319,46 +321,71 @@ public sealed unsafe class InferenceModel : IDisposable
         }
     }
 
-    /// <summary>x += Σ_s w_s·expert_s(h) per row: router softmax, top-k (larger first, lower index on ties), renormalised.</summary>
-    private void MoeRows(Layer L, float* h, float* x, float* up, float* act, float* tmp, int R, sbyte* xq, float* xs)
+    /// <summary>
+    /// x += Σ_s w_s·expert_s(h) per row: router softmax, top-k (larger first, lower index on ties), renormalised.
+    /// Tokens are grouped by expert: each expert runs once over all the rows that picked it (a prompt reads each
+    /// expert's weights once, not once per token); every row's outputs are kept per pick and summed in pick order,
+    /// and the GEMMs give a row the same bits whatever rows share the call, so a row's result does not depend on
+    /// the other rows (cached decode == recompute).
+    /// </summary>
+    private void MoeRows(Layer L, float* h, float* x, float* up, float* act, float* moe, int R, sbyte* xq, float* xs)
     {
         int C = Config.HiddenSize, I = Config.IntermediateSize, E = Config.NumExperts, K = Config.ExpertsPerToken;
-        float* logits = stackalloc float[E];
-        float* y = tmp;
-        Span<int> pick = stackalloc int[K];
-        Span<float> w = stackalloc float[K];
+        // moe workspace (MoeFloatsPerRow per row): gathered rows (R×C), per-pick outputs (R×K×C), router
+        // probabilities (R×E), picks (R×K ints), weights (R×K), gathered (row, pick) slots (R×K ints).
+        float* xe = moe, yAll = xe + (long)R * C, prob = yAll + (long)R * K * C, wts = prob + (long)R * E;
+        int* pick = (int*)(wts + (long)R * K), slot = pick + (long)R * K;
+        L.Router!.Forward(h, R, prob, xq, xs);
         for (int r = 0; r < R; r++)
         {
-            float* hr = h + (long)r * C;
-            L.Router!.Forward(hr, 1, logits, xq, xs);
+            float* lg = prob + (long)r * E;
             float mx = float.NegativeInfinity, sum = 0;
-            for (int e = 0; e < E; e++) mx = MathF.Max(mx, logits[e]);
-            for (int e = 0; e < E; e++) { logits[e] = MathF.Exp(logits[e] - mx); sum += logits[e]; }
-            for (int e = 0; e < E; e++) logits[e] /= sum;
+            for (int e = 0; e < E; e++) mx = MathF.Max(mx, lg[e]);
+            for (int e = 0; e < E; e++) { lg[e] = MathF.Exp(lg[e] - mx); sum += lg[e]; }
+            for (int e = 0; e < E; e++) lg[e] /= sum;
             float z = 0;
+            int* pr = pick + (long)r * K; float* wr = wts + (long)r * K;
             for (int s = 0; s < K; s++)
             {
                 int best = -1;
                 for (int e = 0; e < E; e++)
                 {
                     bool taken = false;
-                    for (int u = 0; u < s; u++) taken |= pick[u] == e;
-                    if (!taken && (best < 0 || logits[e] > logits[best])) best = e;
+                    for (int u = 0; u < s; u++) taken |= pr[u] == e;
+                    if (!taken && (best < 0 || lg[e] > lg[best])) best = e;
                 }
-                pick[s] = best; w[s] = logits[best]; z += w[s];
+                pr[s] = best; wr[s] = lg[best]; z += wr[s];
             }
+            for (int s = 0; s < K; s++) wr[s] /= z;
+        }
+        for (int e = 0; e < E; e++)
+        {
+            int n = 0;
+            for (int i = 0; i < R * K; i++)
+                if (pick[i] == e)
+                {
+                    new ReadOnlySpan<float>(h + (long)(i / K) * C, C).CopyTo(new Span<float>(xe + (long)n * C, C));
+                    slot[n++] = i;
+                }
+            if (n == 0) continue;
+            L.ExpertUp[e].Forward(xe, n, up, xq, xs);                                        // (n, 2I)
+            for (int j = 0; j < n; j++) Activations.SwiGluForward(act + (long)j * I, up + 2L * j * I, up + 2L * j * I + I, I);
+            L.ExpertDown[e].Forward(act, n, xe, xq, xs);                                     // (n, C) into the consumed gathered rows
+            for (int j = 0; j < n; j++) new ReadOnlySpan<float>(xe + (long)j * C, C).CopyTo(new Span<float>(yAll + (long)slot[j] * C, C));
+        }
+        for (int r = 0; r < R; r++)
+        {
+            float* xr = x + (long)r * C;
             for (int s = 0; s < K; s++)
             {
-                int e = pick[s];
-                L.ExpertUp[e].Forward(hr, 1, up, xq, xs);
-                Activations.SwiGluForward(act, up, up + I, I);
-                L.ExpertDown[e].Forward(act, 1, y, xq, xs);
-                float ws = w[s] / z;
-                float* xr = x + (long)r * C;
+                float ws = wts[(long)r * K + s];
+                float* y = yAll + ((long)r * K + s) * C;
                 for (int c = 0; c < C; c++) xr[c] += ws * y[c];
             }
         }
     }
+
+    private int MoeFloatsPerRow => Config.NumExperts > 0 ? (Config.ExpertsPerToken + 1) * Config.HiddenSize + Config.NumExperts + 3 * Config.ExpertsPerToken : 0;
 
     /// <summary>Logits of every position of <paramref name="tokens"/> recomputed from an empty cache (the no-cache path).</summary>
     public float[] FullLogits(ReadOnlySpan<int> tokens)

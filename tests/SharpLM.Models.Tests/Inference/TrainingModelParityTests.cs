@@ -32,7 +32,9 @@ public sealed class TrainingModelParityTests : IDisposable
         }).Validate();
     }
 
-    public static TheoryData<string> Names() => new() { "gpt2", "gpt2-alibi-qknorm-softcap", "llama", "llama-qknorm-softcap", "llama-alibi", "llama-moe" };
+    private static readonly string[] AllNames = ["gpt2", "gpt2-alibi-qknorm-softcap", "llama", "llama-qknorm-softcap", "llama-alibi", "llama-moe"];
+
+    public static TheoryData<string> Names() => new(AllNames);
 
     private string SaveRandomized(string name)
     {
@@ -79,15 +81,24 @@ public sealed class TrainingModelParityTests : IDisposable
         Assert.True(maxErr < 2e-5 * Math.Max(1, maxAbs) * 10, $"{name}: max |Δlogit| = {maxErr} (max |logit| {maxAbs})");
     }
 
+    public static TheoryData<string, WeightFormat> NamesAndFormats()
+    {
+        var d = new TheoryData<string, WeightFormat>();
+        foreach (var n in AllNames) d.Add(n, WeightFormat.F32);
+        d.Add("llama-moe", WeightFormat.BF16); // experts grouped over the prompt's tokens, one token per decode step
+        d.Add("llama-moe", WeightFormat.Int8);
+        return d;
+    }
+
     [Theory]
-    [MemberData(nameof(Names))]
-    public void CachedDecodeEqualsRecomputeForEveryOption(string name)
+    [MemberData(nameof(NamesAndFormats))]
+    public void CachedDecodeEqualsRecomputeForEveryOption(string name, WeightFormat format)
     {
         string dir = SaveRandomized(name);
         var cfg = Config(name);
         int T = 10, Vp = cfg.PaddedVocabSize;
         var tokens = Tokens(T, cfg.VocabSize);
-        using var inf = InferenceModel.Load(dir, WeightFormat.F32);
+        using var inf = InferenceModel.Load(dir, format);
         var full = inf.FullLogits(tokens);
         using var cache = inf.CreateCache(1, T);
         var step = new float[Vp];

@@ -442,11 +442,12 @@ public sealed class EnglishWriter(World world)
     /// <summary>
     /// A quiz question about one fact of <paramref name="who"/> (fact type 0..7: residence, trade, colour, count, pet species,
     /// pet owner, capital of the home country, country of the home town), its one-word answer and a sentence restating the fact.
-    /// <paramref name="form"/> picks the wording (0..<see cref="QuizWordings"/>-1), or -1 for a random one.
+    /// <paramref name="form"/> picks the wording (0..<see cref="QuizWordings"/>-1), or -1 for a random one; <paramref name="fullName"/>
+    /// the person's name (null: drawn as in statements).
     /// </summary>
-    internal (string Question, string Answer, string Why) QuizFact(Person who, int kind, ref SynthRng rng, int form = -1)
+    internal (string Question, string Answer, string Why) QuizFact(Person who, int kind, ref SynthRng rng, int form = -1, bool? fullName = null)
     {
-        string n = Name(who, ref rng);
+        string n = fullName switch { true => who.FullName, false => who.First, null => Name(who, ref rng) };
         int f = form >= 0 ? form : rng.Next(QuizWordings);
         var pet = world.PetNamed(who.PetName);
         var t = world.TownNamed(who.Town);

@@ -39,6 +39,29 @@ public static class QuestionSet
     private const ulong Salt = 0x301;
 
     /// <summary>
+    /// The same fact as fact question <paramref name="q"/>, asked as the crawl's quiz pages ask it (their second
+    /// wording, with the subject's first name): a question the model has seen, to compare with the held-out one.
+    /// </summary>
+    public static string CrawlWording(World world, McQuestion q)
+    {
+        var (who, kind) = q.Kind switch
+        {
+            "residence" => (world.PersonNamed(q.Subject), 0),
+            "trade" => (world.PersonNamed(q.Subject), 1),
+            "colour" => (world.PersonNamed(q.Subject), 2),
+            "count" => (world.PersonNamed(q.Subject), 3),
+            "pet_species" => (world.PersonNamed(world.PetNamed(q.Subject).Owner), 4),
+            "pet_owner" => (world.PersonNamed(world.PetNamed(q.Subject).Owner), 5),
+            "capital" => (world.People.First(p => world.TownNamed(p.Town).Country == q.Subject), 6),
+            "town_country" => (world.People.First(p => p.Town == q.Subject), 7),
+            _ => throw new ArgumentException($"question {q.Id}: no crawl wording for kind '{q.Kind}'", nameof(q)),
+        };
+        // A fixed stream: the wording is fixed, only the restating sentence (unused here) is drawn.
+        var rng = new SynthRng(1);
+        return new EnglishWriter(world).QuizFact(who, kind, ref rng, form: 1, fullName: false).Question;
+    }
+
+    /// <summary>
     /// All fact questions of <paramref name="world"/> (one per person and fact type, one per pet and fact type,
     /// one per country and town) and <paramref name="arithmetic"/> arithmetic questions, each with four choices.
     /// </summary>

@@ -274,6 +274,26 @@ public class CrawlGeneratorTests
     }
 
     [Fact]
+    public void CrawlWordingAsksTheSameFactAsTheQuizPagesDo()
+    {
+        var world = World.Create(7);
+        var corpus = string.Join("\n", Crawl.Where(p => p.ShouldKeep).Select(p => p.CleanText));
+        var facts = QuestionSet.Create(world, 7).Where(q => q.Task == "facts").ToList();
+        int onPages = 0;
+        foreach (var q in facts)
+        {
+            string seen = QuestionSet.CrawlWording(world, q);
+            Assert.NotEqual(q.Question, seen);
+            Assert.DoesNotContain(QuestionSet.PhrasingMarkers, m => seen.Contains(m, StringComparison.OrdinalIgnoreCase));
+            Assert.Contains(q.Subject, seen);
+            if (corpus.Contains("Question: " + seen + "\n\nAnswer: " + q.Choices[q.Gold] + ".", StringComparison.Ordinal)) onPages++;
+        }
+        // Many occur verbatim, followed by the right answer, already on these 3,000 pages (a quarter of the quickstart's
+        // crawl; each fact type has seven forms, and a quiz asks about three people).
+        Assert.True(onPages > facts.Count / 4, $"{onPages} of {facts.Count}");
+    }
+
+    [Fact]
     public void EveryPersonFactIsStatedOnSomeKeptPage()
     {
         var world = World.Create(7);
