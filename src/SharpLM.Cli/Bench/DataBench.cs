@@ -137,7 +137,7 @@ internal static class DataBench
             foreach (int t in threadCounts)
             {
                 SharpLM.Tensors.Threading.WorkerPool.Threads = t;
-                var (w, c) = Measure(() => filter.ApplyBatch(docsText.Select((x, i) => new Document { Id = "d", Text = x }).ToList(), verdicts), repeats: 3);
+                var (w, c) = Measure(() => filter.ApplyBatch(docsText.Select((x, i) => new Document { Id = "d", Text = x }).ToList(), verdicts, t), repeats: 3);
                 string note = $"{cfg.ParameterCount() / 1e6:F1}M-parameter llama, context 512, vocab {tok.VocabSize}; {docsText.Length} docs, {tokens} tokens; wall {tokens / w:F0} tok/s, {docsText.Length / w:F1} docs/s";
                 report.Add(new BenchRow("data", "perplexity (tokens)", t, tokens / c, "tok/cpu-s", "fma_peak", peak, note));
                 report.Add(new BenchRow("data", "perplexity (documents)", t, docsText.Length / c, "docs/cpu-s", "fma_peak", peak * docsText.Length / tokens, "baseline: documents of this mean length at the FMA peak"));
@@ -194,7 +194,6 @@ internal static class DataBench
                 foreach (var f in filters) if (!f.Apply(d).Keep) { keep[i] = false; break; }
             }
         });
-        var exact = new ExactDedup(threads: threads);
-        exact.ApplyBatch(docs, new FilterVerdict[docs.Length]);
+        new ExactDedup().ApplyBatch(docs, new FilterVerdict[docs.Length], threads);
     }
 }

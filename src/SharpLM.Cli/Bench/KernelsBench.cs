@@ -1,5 +1,5 @@
 // `sharplm bench kernels`: throughput of the non-GEMM kernels at transformer shapes, each as a ratio to
-// this machine's limit measured in the same run — memory-bound kernels (norms, activations, softmax,
+// this machine's limit measured in the same run — memory-bound kernels (norms, GELU, SwiGLU, softmax,
 // embedding, cross-entropy over logits, AdamW) in GB/s against MachinePeak.CopyGBs(threads) (baseline
 // "copy_bw_<threads>t"), attention in GFLOP/s against MachinePeak.FmaGflops(threads).
 // Bytes are counted honestly: every array a kernel reads once plus every array it writes (read-modify-
@@ -55,7 +55,7 @@ internal static unsafe class KernelsBench
         }
 
         const int C = 768;
-        if (Want("layernorm") || Want("rmsnorm") || Want("gelu") || Want("softmax") || Want("embedding"))
+        if (Want("layernorm") || Want("rmsnorm") || Want("gelu") || Want("swiglu") || Want("softmax") || Want("embedding"))
         {
             const int BT = 16384; long n = (long)BT * C, a = n * 4; // one activation array: 50 MB
             using var x = Filled(n, 1); using var o = Filled(n, 2); using var g = Filled(n, 3); using var dx = Filled(n, 4);
@@ -78,6 +78,12 @@ internal static unsafe class KernelsBench
             {
                 Bw($"gelu_fwd_{n}", 2 * a, () => Activations.GeluForward(po, px, n));
                 Bw($"gelu_bwd_{n}", 4 * a, () => Activations.GeluBackward(pdx, px, pg, n));
+            }
+            if (Want("swiglu"))
+            {
+                using var y = Filled(n, 29); float* py = P(y);
+                Bw($"swiglu_fwd_{n}", 3 * a, () => Activations.SwiGluForward(po, px, pg, n));
+                Bw($"swiglu_bwd_{n}", 7 * a, () => Activations.SwiGluBackward(pdx, po, px, pg, py, n)); // reads a, b, dout, da, db; writes da, db
             }
             if (Want("softmax"))
             {

@@ -128,6 +128,7 @@ internal static class TrainBench
         var times = new double[steps];
         var optTimes = new double[steps];
         long allocated, actBytes;
+        double cpuPerStep;
         double loss0, lossN;
         using (var model = ModelFactory.Create(cfg, 1337))
         {
@@ -151,6 +152,7 @@ internal static class TrainBench
             lossN = 0;
             StepProfile.Enabled = profile;
             StepProfile.Reset();
+            var cpu0 = Environment.CpuUsage.TotalTime;
             for (int i = 0; i < steps; i++)
             {
                 long t0 = Stopwatch.GetTimestamp();
@@ -160,6 +162,7 @@ internal static class TrainBench
             }
             allocated = (GC.GetAllocatedBytesForCurrentThread() - a0) / steps;
             actBytes = model is TransformerModel tm ? tm.ActivationBytes : 0;
+            cpuPerStep = (Environment.CpuUsage.TotalTime - cpu0).TotalSeconds / steps;
             StepProfile.Enabled = false;
         }
         long rssBytes = PeakRss(Environment.ProcessId);
@@ -180,6 +183,8 @@ internal static class TrainBench
         report.Add(new BenchRow("train", caseName, threads, tps, "tokens/s", peer != null ? peerName : null, peer?.TokensPerSecond, note));
         report.Add(new BenchRow("train", caseName + "_step", threads, med, "s/step", peer != null ? peerName : null, peer?.MedianSeconds,
             $"min {ci(sorted[0], "F3")} s, max {ci(sorted[^1], "F3")} s; of the median, grad norm + AdamW {ci(optMed, "F3")} s"));
+        report.Add(new BenchRow("train", caseName + "_cpu", threads, cpuPerStep, "cpu-s/step", "wall_step", times.Sum() / steps,
+            "process CPU time per timed step (all threads, spin-waits included): on a shared machine, where wall time counts other processes' turns, the figure to compare work by; ratio = CPU per wall second"));
         report.Add(new BenchRow("train", caseName + "_flops", threads, gflops, "GFLOP/s", $"fma_peak_{threads}t", peak,
             $"ratio = MFU; {ci(cfg.TrainingFlopsPerToken(T) / 1e6, "F1")} MFLOP/token ({MachinePeak.Isa})"));
         report.Add(new BenchRow("train", caseName + "_peak_rss", threads, rssBytes / 1048576.0, "MiB", peer?.PeakRssBytes > 0 ? peerName + "_peak_rss" : null,

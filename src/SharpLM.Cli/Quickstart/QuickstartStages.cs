@@ -373,9 +373,10 @@ internal static class QuickstartStages
             }
         else stepSeconds = secPerStep * SmallLlama(chosen.Layers, chosen.Width, vocab, T).TrainingFlopsPerToken(T) / probeFlops;
         // Leave time for evaluation: forward passes (about a third of a training step per token) over the validation
-        // tokens, the held-out questions (~2,000 choices of ~32 tokens) and the greedy samples (~12,000 tokens recomputed).
+        // tokens, the questions (held out, plus the fact questions again in two crawl wordings: ~4,200 choices of ~32 tokens)
+        // and the greedy samples (~12,000 tokens recomputed).
         // Small calls (one question, one sampled token) cost more than their FLOPs: at least 30 s.
-        double evalSeconds = Math.Max(30, stepSeconds / (B * T) * (o.EvalTokens + 2000 * 32 + 12_000) / 3);
+        double evalSeconds = Math.Max(30, stepSeconds / (B * T) * (o.EvalTokens + 4200 * 32 + 12_000) / 3);
         seconds = Math.Max(5, seconds - evalSeconds);
         long steps = o.Steps ?? Math.Max(10, (long)(seconds / stepSeconds));
         log($"pretrain: {seconds:F0} s for training, ~{evalSeconds:F0} s kept for evaluation; probe step {secPerStep:F3} s");
@@ -475,7 +476,7 @@ internal static class QuickstartStages
         return (JsonObject)results.DeepClone();
     }
 
-    /// <summary>A prompt in one of the crawl's own wordings whose next word is the answer of <paramref name="q"/>.</summary>
+    /// <summary>A cloze prompt in one of the crawl's statement forms whose next word is the answer of <paramref name="q"/>.</summary>
     public static string ClozeContext(World w, McQuestion q) => q.Kind switch
     {
         "residence" => $"{q.Subject} lives in",

@@ -201,7 +201,11 @@ public static unsafe class Int8Gemm
                 {
                     int cols = Math.Min(NR, N - p * NR);
                     byte* wp = W + p * panelBytes;
-                    for (int m = m0; m < m1; m++)
+                    int m = m0;
+                    if (AvxVnni.IsSupported && cols == NR)
+                        for (; m + 2 <= m1; m += 2) // two rows share each weight load
+                            PanelVnni2(Xq + (long)m * K, Xs + (long)m * nb, Xsum + (long)m * nb, K, nb, wp, K, B, Y + (long)m * Ldy + p * NR, Ldy);
+                    for (; m < m1; m++)
                     {
                         float* yr = Y + (long)m * Ldy + p * NR;
                         float* dst = cols == NR ? yr : out32;
@@ -243,6 +247,41 @@ public static unsafe class Int8Gemm
             f3 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(i3 - off), Vector256.Load(ws + 24) * s, f3);
         }
         f0.Store(y); f1.Store(y + 8); f2.Store(y + 16); f3.Store(y + 24);
+    }
+
+    /// <summary>32 outputs of two rows (x0 and x0 + ldx): the arithmetic of <see cref="PanelVnni"/> for each, one weight stream.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void PanelVnni2(sbyte* x0, float* sx0, int* xsum0, int ldx, int lds, byte* w, int K, int B, float* y0, int ldy)
+    {
+        Vector256<float> f0 = default, f1 = default, f2 = default, f3 = default, g0 = default, g1 = default, g2 = default, g3 = default;
+        sbyte* x1 = x0 + ldx;
+        int nb = K / B;
+        for (int b = 0; b < nb; b++)
+        {
+            Vector256<int> i0 = default, i1 = default, i2 = default, i3 = default, j0 = default, j1 = default, j2 = default, j3 = default;
+            long k0 = (long)b * B, k1 = k0 + B;
+            for (long k = k0; k < k1; k += 4, w += 4 * NR)
+            {
+                var xa = Vector256.Create(*(int*)(x0 + k)).AsSByte();
+                var xb = Vector256.Create(*(int*)(x1 + k)).AsSByte();
+                var w0 = Vector256.Load(w); var w1 = Vector256.Load(w + 32); var w2 = Vector256.Load(w + 64); var w3 = Vector256.Load(w + 96);
+                i0 = AvxVnni.MultiplyWideningAndAdd(i0, w0, xa); j0 = AvxVnni.MultiplyWideningAndAdd(j0, w0, xb);
+                i1 = AvxVnni.MultiplyWideningAndAdd(i1, w1, xa); j1 = AvxVnni.MultiplyWideningAndAdd(j1, w1, xb);
+                i2 = AvxVnni.MultiplyWideningAndAdd(i2, w2, xa); j2 = AvxVnni.MultiplyWideningAndAdd(j2, w2, xb);
+                i3 = AvxVnni.MultiplyWideningAndAdd(i3, w3, xa); j3 = AvxVnni.MultiplyWideningAndAdd(j3, w3, xb);
+            }
+            float* ws = (float*)w; w += 4 * NR;
+            var offA = Vector256.Create(xsum0[b] << 7); var offB = Vector256.Create(xsum0[lds + b] << 7);
+            var sA = Vector256.Create(sx0[b]); var sB = Vector256.Create(sx0[lds + b]);
+            var c0 = Vector256.Load(ws); var c1 = Vector256.Load(ws + 8); var c2 = Vector256.Load(ws + 16); var c3 = Vector256.Load(ws + 24);
+            f0 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(i0 - offA), c0 * sA, f0); g0 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(j0 - offB), c0 * sB, g0);
+            f1 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(i1 - offA), c1 * sA, f1); g1 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(j1 - offB), c1 * sB, g1);
+            f2 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(i2 - offA), c2 * sA, f2); g2 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(j2 - offB), c2 * sB, g2);
+            f3 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(i3 - offA), c3 * sA, f3); g3 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(j3 - offB), c3 * sB, g3);
+        }
+        float* y1 = y0 + ldy;
+        f0.Store(y0); f1.Store(y0 + 8); f2.Store(y0 + 16); f3.Store(y0 + 24);
+        g0.Store(y1); g1.Store(y1 + 8); g2.Store(y1 + 16); g3.Store(y1 + 24);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

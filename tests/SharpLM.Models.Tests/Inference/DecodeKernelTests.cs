@@ -141,6 +141,64 @@ public sealed unsafe class DecodeKernelTests
         }
     }
 
+    [Theory]
+    [InlineData(64)]
+    [InlineData(80)]
+    [InlineData(40)]
+    public void CachedAttentionIsTheAxpyFormulationBitForBit(int HS)
+    {
+        // The register-blocked kernel must do each score's and each output's FMA chain in the same order as the plain
+        // formulation (clear, one axpy per channel d, scale; softmax; Σ_t p_t·v_t in t order; divide): positions
+        // cover the 64-key blocks, the 16-key blocks and the scalar tail. Also within float error of double softmax.
+        int S = 1, NH = 2, NKV = 1, Tmax = 200;
+        var r = new Random(HS);
+        var k = Rand(r, S * NKV * Tmax * HS); var v = Rand(r, S * NKV * Tmax * HS);
+        int[] pos = [0, 15, 63, 64, 79, 80, 150, 199];
+        int R = pos.Length;
+        var seq = new int[R];
+        var q = Rand(r, R * NH * HS, 0.5f); var o = new float[R * NH * HS];
+        fixed (float* pq = q, pk = k, pv = v, po = o) fixed (int* ps = seq, pp = pos)
+        {
+            CachedAttention.Forward(po, pq, R, ps, pp, pk, pv, NH, NKV, HS, Tmax);
+            var sc = new float[Tmax];
+            fixed (float* psc = sc)
+                for (int row = 0; row < R; row++)
+                    for (int h = 0; h < NH; h++)
+                    {
+                        int n = pos[row] + 1;
+                        float* qr = pq + (row * NH + h) * HS;
+                        Array.Clear(sc);
+                        for (int d = 0; d < HS; d++)
+                            for (int t = 0; t < n; t++) sc[t] = MathF.FusedMultiplyAdd(qr[d], k[d * Tmax + t], sc[t]);
+                        float scale = 1f / MathF.Sqrt(HS);
+                        for (int t = 0; t < n; t++) sc[t] *= scale;
+                        float sum = Simd.ExpSub(psc, Simd.Max(psc, n), psc, n);
+                        for (int c = 0; c < HS; c++)
+                        {
+                            float acc = 0f;
+                            for (int t = 0; t < n; t++) acc = MathF.FusedMultiplyAdd(sc[t], v[t * HS + c], acc);
+                            float expect = acc * (1f / sum);
+                            Assert.Equal(expect, o[(row * NH + h) * HS + c]);
+                        }
+                        double mx = double.NegativeInfinity;
+                        var sd = new double[n];
+                        for (int t = 0; t < n; t++)
+                        {
+                            double d0 = 0;
+                            for (int d = 0; d < HS; d++) d0 += (double)qr[d] * k[d * Tmax + t];
+                            sd[t] = d0 / Math.Sqrt(HS); mx = Math.Max(mx, sd[t]);
+                        }
+                        double z = sd.Sum(x => Math.Exp(x - mx));
+                        for (int c = 0; c < HS; c++)
+                        {
+                            double e = 0;
+                            for (int t = 0; t < n; t++) e += Math.Exp(sd[t] - mx) / z * v[t * HS + c];
+                            Assert.True(Math.Abs(o[(row * NH + h) * HS + c] - e) < 2e-5, $"pos {pos[row]} head {h} [{c}]");
+                        }
+                    }
+        }
+    }
+
     [Fact]
     public void CachedAttentionMatchesDoubleSoftmax()
     {

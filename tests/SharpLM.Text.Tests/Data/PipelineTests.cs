@@ -168,4 +168,46 @@ public class PipelineTests
         Assert.Null(v["d"]);
         Assert.Throws<InvalidDataException>(() => MiniYaml.Parse("a: [1, 2"));
     }
+
+    // The input is read ahead on another thread: an input error must still surface from Run (nothing committed), and
+    // an error in a step must stop the reader and close its source before Run returns.
+    private sealed class Tracked(int throwAt)
+    {
+        public bool Closed;
+        public int Read;
+        public IEnumerable<Document> Docs()
+        {
+            try
+            {
+                for (int i = 0; i < 100_000; i++)
+                {
+                    if (i == throwAt) throw new InvalidDataException($"input.jsonl:{i + 1}: broken line");
+                    Read++;
+                    yield return new Document { Id = $"{i}", Text = i == 700 ? "boom" : $"text {i}" };
+                }
+            }
+            finally { Closed = true; }
+        }
+    }
+
+    private sealed class Boom : IParallelSafeFilter
+    {
+        public string Name => "boom";
+        public FilterVerdict Apply(Document d) => d.Text == "boom" ? throw new InvalidOperationException("step failed") : FilterVerdict.Kept;
+    }
+
+    [Fact]
+    public void ReadAheadSurfacesInputErrorsAndStopsTheReaderWhenAStepFails()
+    {
+        using var dir = new TempDir();
+        var src = new Tracked(throwAt: 500);
+        var e = Assert.Throws<InvalidDataException>(() => new PipelineRunner([PipelineItem.Of(new Upper())], new() { Threads = 2, BatchSize = 64 }).Run(src.Docs(), dir.Path));
+        Assert.Equal("input.jsonl:501: broken line", e.Message);
+        Assert.False(File.Exists(dir.File("documents.jsonl.gz")));
+
+        var src2 = new Tracked(throwAt: -1);
+        Assert.ThrowsAny<Exception>(() => new PipelineRunner([PipelineItem.Of(new Boom())], new() { Threads = 2, BatchSize = 64 }).Run(src2.Docs(), Path.Combine(dir.Path, "b")));
+        Assert.True(src2.Closed);
+        Assert.True(src2.Read < 2000, $"the reader went on to document {src2.Read}");
+    }
 }

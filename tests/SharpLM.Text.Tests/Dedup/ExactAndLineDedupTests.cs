@@ -29,14 +29,14 @@ public class ExactAndLineDedupTests
         var rng = new Random(threads);
         var docs = Enumerable.Range(0, 3000).Select(i => new Document { Id = $"d{i}", Text = $"text {rng.Next(700)}", Url = rng.Next(5) == 0 ? null : $"https://site{rng.Next(40)}.org/p/{rng.Next(20)}" }).ToList();
         var firstText = new Dictionary<string, string>(); var firstUrl = new Dictionary<string, string>();
-        var exact = new ExactDedup(threads: threads);
-        var url = new UrlDedup(threads: threads);
+        var exact = new ExactDedup();
+        var url = new UrlDedup();
         for (int start = 0; start < docs.Count;)
         {
             int n = Math.Min(docs.Count - start, 1 + rng.Next(600));
             var batch = docs.GetRange(start, n);
             var ve = new FilterVerdict[n]; var vu = new FilterVerdict[n];
-            exact.ApplyBatch(batch, ve);
+            exact.ApplyBatch(batch, ve, threads);
             for (int i = 0; i < n; i++)
             {
                 var d = batch[i];
@@ -45,7 +45,7 @@ public class ExactAndLineDedupTests
                 if (!first) Assert.Equal(firstText[d.Text], d.Metadata["duplicate_of"]);
                 d.Metadata.Clear();
             }
-            url.ApplyBatch(batch, vu);
+            url.ApplyBatch(batch, vu, threads);
             for (int i = 0; i < n; i++)
             {
                 var d = batch[i];

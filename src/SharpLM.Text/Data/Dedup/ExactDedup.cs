@@ -8,7 +8,7 @@
 namespace SharpLM.Text.Data.Dedup;
 
 /// <summary>Drops documents whose (optionally whitespace-normalised) text was seen before.</summary>
-public sealed class ExactDedup(int bits = 64, bool normalizeWhitespace = false, int threads = 0) : IBatchFilter
+public sealed class ExactDedup(int bits = 64, bool normalizeWhitespace = false) : IBatchFilter
 {
     private readonly ShardedKeyIndex _seen = new();
 
@@ -17,9 +17,6 @@ public sealed class ExactDedup(int bits = 64, bool normalizeWhitespace = false, 
 
     /// <summary>Whether whitespace runs are collapsed before hashing.</summary>
     public bool NormalizeWhitespace { get; } = normalizeWhitespace;
-
-    /// <summary>Threads for batches (0 = one per core).</summary>
-    public int Threads { get; } = threads > 0 ? threads : Environment.ProcessorCount;
 
     /// <inheritdoc/>
     public string Name => "exact_dedup";
@@ -37,15 +34,15 @@ public sealed class ExactDedup(int bits = 64, bool normalizeWhitespace = false, 
     }
 
     /// <inheritdoc/>
-    public void ApplyBatch(IReadOnlyList<Document> docs, Span<FilterVerdict> verdicts)
+    public void ApplyBatch(IReadOnlyList<Document> docs, Span<FilterVerdict> verdicts, int threads = 0)
     {
-        int n = docs.Count;
+        int n = docs.Count, T = threads > 0 ? threads : Environment.ProcessorCount;
         var keys = new UInt128[n];
         var has = new bool[n];
         var ids = new string[n];
-        ShardedKeyIndex.ForChunks(n, Threads, i => { keys[i] = TextHash.Hash(docs[i].Text, Bits, NormalizeWhitespace); has[i] = true; ids[i] = docs[i].Id; });
+        ShardedKeyIndex.ForChunks(n, T, i => { keys[i] = TextHash.Hash(docs[i].Text, Bits, NormalizeWhitespace); has[i] = true; ids[i] = docs[i].Id; });
         var first = new string?[n];
-        _seen.AddBatch(keys, has, ids, first, Threads);
+        _seen.AddBatch(keys, has, ids, first, T);
         for (int i = 0; i < n; i++)
         {
             if (first[i] is null) { verdicts[i] = FilterVerdict.Kept; continue; }

@@ -7,10 +7,9 @@
 namespace SharpLM.Text.Data.Dedup;
 
 /// <summary>Drops documents whose normalised URL was seen before.</summary>
-public sealed class UrlDedup(bool stripWww = false, int threads = 0) : IBatchFilter
+public sealed class UrlDedup(bool stripWww = false) : IBatchFilter
 {
     private readonly ShardedKeyIndex _seen = new();
-    private readonly int _threads = threads > 0 ? threads : Environment.ProcessorCount;
 
     /// <inheritdoc/>
     public string Name => "url_dedup";
@@ -28,13 +27,13 @@ public sealed class UrlDedup(bool stripWww = false, int threads = 0) : IBatchFil
     }
 
     /// <inheritdoc/>
-    public void ApplyBatch(IReadOnlyList<Document> docs, Span<FilterVerdict> verdicts)
+    public void ApplyBatch(IReadOnlyList<Document> docs, Span<FilterVerdict> verdicts, int threads = 0)
     {
-        int n = docs.Count;
+        int n = docs.Count, T = threads > 0 ? threads : Environment.ProcessorCount;
         var keys = new UInt128[n];
         var has = new bool[n];
         var ids = new string[n];
-        ShardedKeyIndex.ForChunks(n, _threads, i =>
+        ShardedKeyIndex.ForChunks(n, T, i =>
         {
             ids[i] = docs[i].Id;
             if (string.IsNullOrWhiteSpace(docs[i].Url)) return;
@@ -42,7 +41,7 @@ public sealed class UrlDedup(bool stripWww = false, int threads = 0) : IBatchFil
             has[i] = true;
         });
         var first = new string?[n];
-        _seen.AddBatch(keys, has, ids, first, _threads);
+        _seen.AddBatch(keys, has, ids, first, T);
         for (int i = 0; i < n; i++)
         {
             if (first[i] is null) { verdicts[i] = FilterVerdict.Kept; continue; }

@@ -9,7 +9,10 @@
 // model) gets each batch's surviving documents in one call and parallelises inside. A multi-pass stage cuts the pipeline into
 // segments; each finished segment leaves its output and a marker in work/, so a relaunch after a crash resumes
 // at the first unfinished segment. Every file is written under a temporary name and renamed when complete.
-// Memory: one batch of documents plus whatever the steps keep (dedup indexes).
+// Reading and writing overlap the filtering: the input is read ahead on its own thread (two batches buffered) and
+// each batch's kept and removed documents are written on another while the next batch is filtered.
+// Memory: about four batches of documents (two read ahead, one filtered, one being written) plus whatever the
+// steps keep (dedup indexes).
 using System.Diagnostics;
 using System.Security.Cryptography;
 using System.Text;
@@ -149,13 +152,17 @@ public sealed class PipelineRunner(IReadOnlyList<PipelineItem> items, PipelineRu
         }
         var po = new ParallelOptions { MaxDegreeOfParallelism = Threads };
         var batch = new List<Slot>(_o.BatchSize);
+        var toRemove = new List<(int Step, Document Doc)>();
         var stepTicks = new long[filters.Count];
         long readDocs = 0, readBytes = 0, readTokens = 0, outTokens = 0;
         var counter = _o.TokenCounter;
         if (counter is not null) foreach (var st in steps) { st.TokensIn = 0; st.TokensOut = 0; }
+        // Write-behind: a batch's kept and removed documents are serialised and compressed on another thread while
+        // the next batch is filtered (one batch in flight, so files keep input order).
+        Task pendingWrite = Task.CompletedTask;
         try
         {
-            using var e = docs.GetEnumerator();
+            using var e = ReadAhead(docs, 2 * _o.BatchSize).GetEnumerator();
             bool more = true;
             while (more)
             {
@@ -177,7 +184,7 @@ public sealed class PipelineRunner(IReadOnlyList<PipelineItem> items, PipelineRu
                         var slots = alive;
                         Parallel.For(0, slots.Count, po, k => RunGroup(filters, start, end, slots[k]));
                     }
-                    else if (filters[start] is IBatchFilter bf) RunBatch(bf, alive);
+                    else if (filters[start] is IBatchFilter bf) RunBatch(bf, alive, Threads);
                     else foreach (var sl in alive) RunGroup(filters, start, end, sl);
                     long dt = Stopwatch.GetTimestamp() - t0;
                     // Attribute group time to its steps evenly (per-step timing inside a parallel group would
@@ -212,9 +219,8 @@ public sealed class PipelineRunner(IReadOnlyList<PipelineItem> items, PipelineRu
                             steps[idx].Removed[reason] = steps[idx].Removed.GetValueOrDefault(reason) + 1;
                             if (_o.WriteRemoved)
                             {
-                                removed[idx] ??= new DocumentWriter(Path.Combine(outDir, "removed", $"{Sanitize(filters[idx].Name)}.jsonl.gz"));
                                 sl.Doc.Metadata["removed_by"] = reason;
-                                removed[idx]!.Write(sl.Doc);
+                                toRemove.Add((idx, sl.Doc));
                             }
                         }
                         else next.Add(sl);
@@ -222,9 +228,10 @@ public sealed class PipelineRunner(IReadOnlyList<PipelineItem> items, PipelineRu
                     }
                     alive = next;
                 }
+                var toKeep = new List<Document>(alive.Count);
                 foreach (var sl in alive)
                 {
-                    writer.Write(sl.Doc);
+                    toKeep.Add(sl.Doc);
                     stats.DocsOut++;
                     stats.BytesOut += filters.Count == 0 ? Encoding.UTF8.GetByteCount(sl.Doc.Text) : sl.Bytes[groups[^1].End - groups[^1].Start];
                     if (counter is not null)
@@ -234,13 +241,24 @@ public sealed class PipelineRunner(IReadOnlyList<PipelineItem> items, PipelineRu
                         if (filters.Count == 0) readTokens += t;
                     }
                 }
+                pendingWrite.GetAwaiter().GetResult();
+                var removedNow = toRemove;
+                pendingWrite = Task.Run(() =>
+                {
+                    foreach (var (idx, d) in removedNow)
+                        (removed[idx] ??= new DocumentWriter(Path.Combine(outDir, "removed", $"{Sanitize(filters[idx].Name)}.jsonl.gz"))).Write(d);
+                    foreach (var d in toKeep) writer.Write(d);
+                });
+                toRemove = [];
                 _o.Progress?.Invoke(readDocs, readBytes);
             }
+            pendingWrite.GetAwaiter().GetResult();
             writer.Commit();
             foreach (var r in removed) r?.Commit();
         }
         finally
         {
+            try { pendingWrite.Wait(); } catch (AggregateException) { } // already surfaced, or superseded by the error in flight
             foreach (var r in removed) r?.Dispose();
         }
         if (countInput) { stats.DocsIn = readDocs; stats.BytesIn = readBytes; }
@@ -267,10 +285,41 @@ public sealed class PipelineRunner(IReadOnlyList<PipelineItem> items, PipelineRu
         sl.Texts[n] = sl.Doc.Text;
     }
 
+    // Read-ahead: documents are read (decompressed, parsed) on another thread into a bounded buffer while the
+    // current batch is filtered. Order is kept; an input error is rethrown at the point of the stream where it
+    // happened; leaving early cancels the reader.
+    private static IEnumerable<Document> ReadAhead(IEnumerable<Document> docs, int capacity)
+    {
+        using var q = new System.Collections.Concurrent.BlockingCollection<Document>(capacity);
+        using var stop = new CancellationTokenSource();
+        var ct = stop.Token;
+        Exception? error = null;
+        var reader = new Thread(() =>
+        {
+            try { foreach (var d in docs) q.Add(d, ct); }
+            catch (OperationCanceledException) when (ct.IsCancellationRequested) { }
+            catch (Exception ex) { error = ex; }
+            finally { q.CompleteAdding(); }
+        })
+        { IsBackground = true, Name = "pipeline reader" };
+        reader.Start();
+        try
+        {
+            foreach (var d in q.GetConsumingEnumerable()) yield return d;
+            reader.Join();
+            if (error is not null) System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(error).Throw();
+        }
+        finally
+        {
+            stop.Cancel(); // leaving early (an error in a step): stop the reader and wait, so its files are closed
+            reader.Join();
+        }
+    }
+
     private static bool IsParallel(IDocumentFilter f) => f is IParallelSafeFilter && f is not IBatchFilter;
 
     // A batch filter sees the whole batch's surviving documents at once (it parallelises inside).
-    private static void RunBatch(IBatchFilter f, List<Slot> slots)
+    private static void RunBatch(IBatchFilter f, List<Slot> slots, int threads)
     {
         var docs = new Document[slots.Count];
         for (int k = 0; k < slots.Count; k++)
@@ -282,7 +331,7 @@ public sealed class PipelineRunner(IReadOnlyList<PipelineItem> items, PipelineRu
             docs[k] = sl.Doc;
         }
         var verdicts = new FilterVerdict[docs.Length];
-        f.ApplyBatch(docs, verdicts);
+        f.ApplyBatch(docs, verdicts, threads);
         for (int k = 0; k < slots.Count; k++)
         {
             var sl = slots[k];

@@ -83,7 +83,8 @@ public sealed class PerplexityFilter : IBatchFilter
     }
 
     /// <inheritdoc/>
-    public void ApplyBatch(IReadOnlyList<Document> docs, Span<FilterVerdict> verdicts)
+    /// <remarks>The scorer chooses its threads (SharpLM models run on the WorkerPool, which `data run --threads` sets).</remarks>
+    public void ApplyBatch(IReadOnlyList<Document> docs, Span<FilterVerdict> verdicts, int threads = 0)
     {
         var texts = new string[docs.Count];
         for (int i = 0; i < texts.Length; i++) texts[i] = docs[i].Text;
