@@ -50,19 +50,8 @@ internal static class GenerateCommands
         /// <summary>--tokenizer, else DIR/tokenizer.json, else tokenizer/tokenizer.json in up to three parent directories (runs/NAME/base/STEP → runs/NAME/tokenizer).</summary>
         private static string? FindTokenizer(string dir, string? given)
         {
-            if (given != null)
-            {
-                string f = Directory.Exists(given) ? Path.Combine(given, "tokenizer.json") : given;
-                return File.Exists(f) ? f : throw new UserFacingException($"{f}: tokenizer not found");
-            }
-            if (File.Exists(Path.Combine(dir, "tokenizer.json"))) return Path.Combine(dir, "tokenizer.json");
-            var d = new DirectoryInfo(Path.GetFullPath(dir)).Parent;
-            for (int i = 0; i < 3 && d != null; i++, d = d.Parent)
-            {
-                string f = Path.Combine(d.FullName, "tokenizer", "tokenizer.json");
-                if (File.Exists(f)) return f;
-            }
-            return null;
+            try { return ModelPerplexityScorer.FindTokenizer(dir, given); }
+            catch (FileNotFoundException e) { throw new UserFacingException(e.Message); }
         }
 
         public GenerationOptions Options(ParseResult pr, BpeTokenizer? tok, int samples, IEnumerable<string> extraStops)
