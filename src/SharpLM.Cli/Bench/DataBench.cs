@@ -1,12 +1,12 @@
 // `sharplm bench data`: MB/s per core of the data pipeline's own stages on the labelled synthetic crawl held in
 // memory: HTML extraction (MB of HTML), language ID, each quality rule, all rules + exact dedup (MB of extracted
-// text), and the whole chain through the pipeline runner (extract → URL/exact dedup → langid → Gopher repetition
+// text), MinHash signatures (MB of extracted text), and the whole chain through the pipeline runner (extract → URL/exact dedup → langid → Gopher repetition
 // and quality → C4 → FineWeb → bad words → PII, writing gzip JSONL) in MB of HTML; on 1 and 2 threads.
 // "Per core" is MB per CPU-second of this process (all its threads, GC and JIT included), medians over repeats:
 // on a shared machine (load far above the core count) wall-clock MB/s measures the neighbours, CPU time measures us.
 // The wall-clock figure is kept in each row's note. Baseline, measured in the same run and the same way: a plain
 // UTF-8 decode of the same HTML bytes (Encoding.UTF8.GetString); ratio = value ÷ baseline. Issue targets: extraction ≥ 5 MB/s per core; rule filters + exact
-// dedup ≥ 25 MB/s per core. The anchors' published figures (datatrove/FineWeb's trafilatura-dominated chain under
+// dedup ≥ 25 MB/s per core; MinHash signatures ≥ 20 MB/s per core. The anchors' published figures (datatrove/FineWeb's trafilatura-dominated chain under
 // 1 MB/s per core; Dolma's C4 replication about 2.3 MB/s per core) are printed as notes: datatrove itself cannot
 // be installed here (Python packages are not reachable), so it is not measured side by side. The perplexity step
 // (a small SharpLM model scoring documents) is measured in tokens and documents per CPU-second against the FMA peak.
@@ -32,7 +32,7 @@ internal static class DataBench
         var pages = new Option<int>("--pages") { Description = "Synthetic crawl pages (about 2.6 KB of HTML each).", DefaultValueFactory = _ => 3000 };
         var json = BenchCommands.JsonOption();
         var maxThreads = new Option<int>("--max-threads") { Description = "Largest thread count measured (0 = one per core).", DefaultValueFactory = _ => 0 };
-        var only = new Option<string?>("--only") { Description = "Measure only these groups (comma-separated): extract, rules (each rule alone), exact (rules + exact dedup), chain, perplexity." };
+        var only = new Option<string?>("--only") { Description = "Measure only these groups (comma-separated): extract, rules (each rule alone), exact (rules + exact dedup), minhash, chain, perplexity." };
         var cmd = new Command("data", "MB/s per core of HTML extraction, language ID, quality rules, rules + exact dedup and the whole pipeline chain, against a UTF-8 decode of the same bytes.");
         cmd.Options.Add(pages); cmd.Options.Add(json); cmd.Options.Add(maxThreads); cmd.Options.Add(only);
         cmd.SetAction(pr => CliErrors.Run(() =>
@@ -88,6 +88,17 @@ internal static class DataBench
             var filters = chain.Select(name => catalog.Create(name, null).Filter!).ToArray();
             var (w, c) = Measure(() => RulesAndExact(filters, texts, t), repeats: 3);
             report.Add(new BenchRow("data", "rules + exact dedup", t, textMB / c, "MB/cpu-s", B, baseline, $"target ≥ 25 MB/s per core; wall {textMB / w:F2} MB/s"));
+        }
+
+        // MinHash signatures (5-word shingles, 14 bands x 8 rows by default) over the extracted texts, the first
+        // stage of near-duplicate removal (`sharplm bench dedup` breaks the rest of dedup down).
+        foreach (int t in on("minhash") ? threadCounts : [])
+        {
+            var hasher = new MinHasher(new MinHashOptions());
+            var sigs = new ulong[(long)texts.Length * hasher.NumHashes];
+            var has = new bool[texts.Length];
+            var (w, c) = Measure(() => MinHashIndex.ComputeSignatures(hasher, texts, sigs, has, t), repeats: 3);
+            report.Add(new BenchRow("data", "minhash signatures", t, textMB / c, "MB/cpu-s", B, baseline, $"target ≥ 20 MB/s per core; wall {textMB / w:F2} MB/s"));
         }
 
         // The whole chain through the runner, in-memory input, gzip output to a temp folder.
