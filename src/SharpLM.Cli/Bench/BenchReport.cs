@@ -94,6 +94,18 @@ public static class BenchTiming
         return times[times.Length / 2];
     }
 
+    /// <summary>
+    /// Calls <paramref name="body"/> until it has run at least <paramref name="minCalls"/> times and
+    /// <paramref name="seconds"/> of wall time, so the timed calls run the runtime's optimised (tier-1) code: a method
+    /// is recompiled only after about 30 calls plus a background-compile delay, and a kernel timed on its first few
+    /// calls measures the unoptimised tier.
+    /// </summary>
+    public static void WarmUp(Action body, double seconds = 0.5, int minCalls = 40)
+    {
+        long t0 = System.Diagnostics.Stopwatch.GetTimestamp();
+        for (int calls = 0; calls < minCalls || System.Diagnostics.Stopwatch.GetElapsedTime(t0).TotalSeconds < seconds; calls++) body();
+    }
+
     /// <summary>Repeats so one timed sample lasts about <paramref name="minSeconds"/>; returns the median seconds per call.</summary>
     public static double MedianSecondsPerCall(Action body, double minSeconds = 0.05, int samples = 7)
     {

@@ -96,7 +96,7 @@ internal static unsafe class GemmBench
     /// </summary>
     private static (double Median, string Note) Sample(Action body, double flops, int threads)
     {
-        body(); // warm: packing buffers, JIT
+        BenchTiming.WarmUp(body); // packing buffers, optimised JIT code
         long t0 = System.Diagnostics.Stopwatch.GetTimestamp();
         body();
         double once = Math.Max(1e-6, System.Diagnostics.Stopwatch.GetElapsedTime(t0).TotalSeconds);

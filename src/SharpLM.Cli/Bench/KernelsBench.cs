@@ -46,7 +46,8 @@ internal static unsafe class KernelsBench
         double copyCpu = MachinePeak.CopyGBsPerCpuSecond(threads) * 1e9;
         void Bw(string name, double bytes, Action body, int repeats = 7)
         {
-            double s = BenchTiming.MedianSeconds(body, repeats, warmup: 1);
+            BenchTiming.WarmUp(body);
+            double s = BenchTiming.MedianSeconds(body, repeats, warmup: 0);
             int reps = Math.Max(3, (int)Math.Ceiling(0.4 / s)); // ≥ 0.4 s: CPU time is counted in scheduler ticks
             double cpu = CpuRate(() => { for (int i = 0; i < reps; i++) body(); }, reps * bytes, threads);
             string note = string.Create(System.Globalization.CultureInfo.InvariantCulture,
