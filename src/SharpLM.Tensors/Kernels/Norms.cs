@@ -22,14 +22,14 @@ public static unsafe class Norms
     public static void LayerNormForward(float* output, float* mean, float* rstd, float* inp, float* weight, float* bias, int BT, int C, float eps = 1e-5f)
     {
         var body = new LnFwd { Out = output, Mean = mean, Rstd = rstd, Inp = inp, W = weight, Bias = bias, C = C, Eps = eps };
-        WorkerPool.For(BT, Math.Max(1, 4096 / Math.Max(C, 1)), ref body);
+        WorkerPool.For(BT, WorkerPool.RowGrain(BT, C), ref body);
     }
 
     /// <summary>As <see cref="LayerNormForward(float*, float*, float*, float*, float*, float*, int, int, float)"/>, also writing keep = bf16(out) (round to nearest even) while each row is in cache.</summary>
     public static void LayerNormForward(float* output, float* mean, float* rstd, float* inp, float* weight, float* bias, int BT, int C, float eps, ushort* keep)
     {
         var body = new LnFwd { Out = output, Mean = mean, Rstd = rstd, Inp = inp, W = weight, Bias = bias, C = C, Eps = eps, Keep = keep };
-        WorkerPool.For(BT, Math.Max(1, 4096 / Math.Max(C, 1)), ref body);
+        WorkerPool.For(BT, WorkerPool.RowGrain(BT, C), ref body);
     }
 
     private struct LnFwd : IParallelBody
@@ -247,14 +247,14 @@ public static unsafe class Norms
     public static void RmsNormForward(float* output, float* rstd, float* inp, float* weight, int BT, int C, float eps = 1e-6f)
     {
         var body = new RmsFwd { Out = output, Rstd = rstd, Inp = inp, W = weight, C = C, Eps = eps };
-        WorkerPool.For(BT, Math.Max(1, 4096 / Math.Max(C, 1)), ref body);
+        WorkerPool.For(BT, WorkerPool.RowGrain(BT, C), ref body);
     }
 
     /// <summary>As <see cref="RmsNormForward(float*, float*, float*, float*, int, int, float)"/>, also writing keep = bf16(out) (round to nearest even) while each row is in cache.</summary>
     public static void RmsNormForward(float* output, float* rstd, float* inp, float* weight, int BT, int C, float eps, ushort* keep)
     {
         var body = new RmsFwd { Out = output, Rstd = rstd, Inp = inp, W = weight, C = C, Eps = eps, Keep = keep };
-        WorkerPool.For(BT, Math.Max(1, 4096 / Math.Max(C, 1)), ref body);
+        WorkerPool.For(BT, WorkerPool.RowGrain(BT, C), ref body);
     }
 
     private struct RmsFwd : IParallelBody

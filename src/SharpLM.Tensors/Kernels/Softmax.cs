@@ -18,7 +18,7 @@ public static unsafe class Softmax
     public static void Forward(float* output, float* inp, int BT, int C)
     {
         var body = new Fwd { Out = output, Inp = inp, C = C };
-        WorkerPool.For(BT, Math.Max(1, 4096 / Math.Max(1, C)), ref body);
+        WorkerPool.For(BT, WorkerPool.RowGrain(BT, C), ref body);
     }
 
     private struct Fwd : IParallelBody
@@ -40,7 +40,7 @@ public static unsafe class Softmax
     public static void Backward(float* dinp, float* output, float* dout, int BT, int C)
     {
         var body = new Bwd { Dinp = dinp, Out = output, Dout = dout, C = C };
-        WorkerPool.For(BT, Math.Max(1, 4096 / Math.Max(1, C)), ref body);
+        WorkerPool.For(BT, WorkerPool.RowGrain(BT, C), ref body);
     }
 
     private struct Bwd : IParallelBody
