@@ -34,20 +34,6 @@ public sealed class ExactDedup(int bits = 64, bool normalizeWhitespace = false) 
     }
 
     /// <inheritdoc/>
-    public void ApplyBatch(IReadOnlyList<Document> docs, Span<FilterVerdict> verdicts, int threads = 0)
-    {
-        int n = docs.Count, T = threads > 0 ? threads : Environment.ProcessorCount;
-        var keys = new UInt128[n];
-        var has = new bool[n];
-        var ids = new string[n];
-        ShardedKeyIndex.ForChunks(n, T, i => { keys[i] = TextHash.Hash(docs[i].Text, Bits, NormalizeWhitespace); has[i] = true; ids[i] = docs[i].Id; });
-        var first = new string?[n];
-        _seen.AddBatch(keys, has, ids, first, T);
-        for (int i = 0; i < n; i++)
-        {
-            if (first[i] is null) { verdicts[i] = FilterVerdict.Kept; continue; }
-            docs[i].Metadata["duplicate_of"] = first[i];
-            verdicts[i] = FilterVerdict.Drop("exact_duplicate");
-        }
-    }
+    public void ApplyBatch(IReadOnlyList<Document> docs, Span<FilterVerdict> verdicts, int threads = 0) =>
+        _seen.MarkDuplicates(docs, verdicts, threads, (Document d, out UInt128 key) => { key = TextHash.Hash(d.Text, Bits, NormalizeWhitespace); return true; }, "exact_duplicate");
 }

@@ -80,6 +80,31 @@ internal sealed class ShardedKeyIndex
         }
     }
 
+    /// <summary>The key of a document for <see cref="MarkDuplicates"/>; false when it has none (it is then kept).</summary>
+    public delegate bool KeyOf(Document doc, out UInt128 key);
+
+    /// <summary>
+    /// A dedup step's batch: keys computed in parallel by <paramref name="keyOf"/>, looked up and added with
+    /// <see cref="AddBatch"/>; the first document with a key is kept, later ones get <c>duplicate_of</c> metadata and
+    /// are dropped with <paramref name="reason"/>. Same verdicts for any thread count.
+    /// </summary>
+    public void MarkDuplicates(IReadOnlyList<Document> docs, Span<FilterVerdict> verdicts, int threads, KeyOf keyOf, string reason)
+    {
+        int n = docs.Count, T = threads > 0 ? threads : Environment.ProcessorCount;
+        var keys = new UInt128[n];
+        var has = new bool[n];
+        var ids = new string[n];
+        ForChunks(n, T, i => { ids[i] = docs[i].Id; has[i] = keyOf(docs[i], out keys[i]); });
+        var first = new string?[n];
+        AddBatch(keys, has, ids, first, T);
+        for (int i = 0; i < n; i++)
+        {
+            if (first[i] is null) { verdicts[i] = FilterVerdict.Kept; continue; }
+            docs[i].Metadata["duplicate_of"] = first[i];
+            verdicts[i] = FilterVerdict.Drop(reason);
+        }
+    }
+
     /// <summary>Runs <paramref name="body"/>(i) for i in [0, n) in chunks on up to <paramref name="threads"/> threads.</summary>
     public static void ForChunks(int n, int threads, Action<int> body)
     {

@@ -27,26 +27,12 @@ public sealed class UrlDedup(bool stripWww = false) : IBatchFilter
     }
 
     /// <inheritdoc/>
-    public void ApplyBatch(IReadOnlyList<Document> docs, Span<FilterVerdict> verdicts, int threads = 0)
-    {
-        int n = docs.Count, T = threads > 0 ? threads : Environment.ProcessorCount;
-        var keys = new UInt128[n];
-        var has = new bool[n];
-        var ids = new string[n];
-        ShardedKeyIndex.ForChunks(n, T, i =>
+    public void ApplyBatch(IReadOnlyList<Document> docs, Span<FilterVerdict> verdicts, int threads = 0) =>
+        _seen.MarkDuplicates(docs, verdicts, threads, (Document d, out UInt128 key) =>
         {
-            ids[i] = docs[i].Id;
-            if (string.IsNullOrWhiteSpace(docs[i].Url)) return;
-            keys[i] = Key(docs[i].Url!);
-            has[i] = true;
-        });
-        var first = new string?[n];
-        _seen.AddBatch(keys, has, ids, first, T);
-        for (int i = 0; i < n; i++)
-        {
-            if (first[i] is null) { verdicts[i] = FilterVerdict.Kept; continue; }
-            docs[i].Metadata["duplicate_of"] = first[i];
-            verdicts[i] = FilterVerdict.Drop("url_duplicate");
-        }
-    }
+            key = default;
+            if (string.IsNullOrWhiteSpace(d.Url)) return false;
+            key = Key(d.Url);
+            return true;
+        }, "url_duplicate");
 }
