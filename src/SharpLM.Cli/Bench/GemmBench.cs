@@ -32,6 +32,14 @@ internal static unsafe class GemmBench
         new("lm_head_bwd_dx_256x768x50304_nn", 256, 768, 50304, false, false, false),
         new("mlp_fc_bwd_dw_768x3072x256_tn_acc", 768, 3072, 256, true, false, true),
         new("lm_head_bwd_dw_50304x768x256_tn_acc", 50304, 768, 256, true, false, true),
+        // The pretraining bench's config b (6 layers, C = 384, 4C = 1536, B·T = 4096 tokens): 4096-row products
+        // and weight gradients reduced over K = 4096.
+        new("d6_qkv_fwd_4096x1152x384_nt", 4096, 1152, 384, false, true, false),
+        new("d6_mlp_proj_fwd_4096x384x1536_nt", 4096, 384, 1536, false, true, false),
+        new("d6_qkv_bwd_dx_4096x384x1152_nn", 4096, 384, 1152, false, false, false),
+        new("d6_qkv_bwd_dw_384x1152x4096_tn_acc", 384, 1152, 4096, true, false, true),
+        new("d6_mlp_fc_bwd_dw_384x1536x4096_tn_acc", 384, 1536, 4096, true, false, true),
+        new("d6_mlp_proj_bwd_dw_1536x384x4096_tn_acc", 1536, 384, 4096, true, false, true),
     ];
 
     /// <summary>The `sharplm bench gemm` verb.</summary>
