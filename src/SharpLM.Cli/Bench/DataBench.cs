@@ -40,6 +40,9 @@ internal static class DataBench
             var report = new BenchReport(pr.GetValue(json));
             int mt = pr.GetValue(maxThreads);
             var groups = pr.GetValue(only)?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+            string[] known = ["extract", "rules", "exact", "minhash", "chain", "perplexity"];
+            if (groups?.FirstOrDefault(g => !known.Contains(g)) is { } unknown)
+                throw new UserFacingException($"--only: unknown group '{unknown}' (expected a comma-separated list of {string.Join(", ", known)})");
             Run(report, pr.GetValue(pages), mt <= 0 ? Environment.ProcessorCount : mt, g => groups is null || groups.Contains(g));
             report.Flush("sharplm bench data (MB/s per core; baseline: UTF-8 decode of the same HTML, 1 thread)");
             return 0;
