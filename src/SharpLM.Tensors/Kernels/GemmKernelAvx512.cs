@@ -17,7 +17,10 @@ internal readonly unsafe struct Avx512Kernel : IGemmKernel
     public static int MR => 14;
     public static int NR => 32;
     public static int KC => 256;
-    public static int MC => 280;
+    // 32 panels: a 448×256 packed A block is 448 KB, under half a 1 MB L2 with the 32 KB B panel and C
+    // tiles beside it. Large enough that a 384-row weight gradient over K = 4096 is one row block, so B is
+    // packed once instead of once per block (280 rows split it in two: 0.67 → 0.79 of the peak on one thread).
+    public static int MC => 448;
     public static bool Wide => true;
     public static bool IsSupported => Avx512F.IsSupported;
 

@@ -106,6 +106,40 @@ internal static unsafe class GemmPack
         }
     }
 
+    /// <summary>
+    /// Cols source, a whole block of panels at once: lane r (r &lt; rows) of step k reads src[k·ld + r] and goes
+    /// to panel r / W at dst + (r / W)·W·kc + k·W + r % W; lanes past <paramref name="rows"/> in the last panel
+    /// are zero. Same result as <see cref="Cols{TE}"/> per panel, but each source row is read once, front to
+    /// back: packing panel by panel reads W floats per row at a stride of ld (6 KB for a 1536-wide
+    /// activation), which touches every row once per panel, defeats the prefetcher and, at strides that are
+    /// multiples of 2 KB, maps all rows to a few L1 sets. W ≤ 16.
+    /// </summary>
+    public static void ColsPanels<TE>(byte* src, nint ld, int rows, int kc, float* dst, int W, bool wide) where TE : struct, IGemmElem
+    {
+        int panels = (rows + W - 1) / W, full = rows / W;
+        nint stride = (nint)W * kc;
+        if (wide && Avx512F.IsSupported && W <= 16)
+        {
+            var mask = Mask(W);
+            // Interior panels may load 16 lanes (the extra lanes are the next panel's, inside the row); the
+            // last whole panel and a partial one load under a mask, never past the row's end.
+            int loose = rows < 16 ? 0 : Math.Min(full, (rows - 16) / W + 1);
+            int tail = rows - full * W;
+            for (int k = 0; k < kc; k++)
+            {
+                byte* s = src + (nint)k * ld * TE.Size;
+                float* d = dst + (nint)k * W;
+                int q = 0;
+                for (; q < loose; q++) Avx512F.MaskStore(d + q * stride, mask, TE.Load16(s + q * W * TE.Size));
+                for (; q < full; q++) Avx512F.MaskStore(d + q * stride, mask, Partial<TE>(s + q * W * TE.Size, W));
+                if (tail > 0) Avx512F.MaskStore(d + q * stride, mask, Partial<TE>(s + q * W * TE.Size, tail));
+            }
+            return;
+        }
+        for (int q = 0; q < panels; q++)
+            Cols<TE>(src + (nint)q * W * TE.Size, ld, Math.Min(W, rows - q * W), kc, dst + q * stride, W, wide);
+    }
+
     private static Vector512<float> Partial<TE>(byte* s, int have) where TE : struct, IGemmElem
     {
         if (have <= 0) return Vector512<float>.Zero;
