@@ -4,7 +4,9 @@
 // this machine's FMA peak for that thread count measured just before the case (MachinePeak), so the
 // ratio is the fraction of peak under the same load; a second row per case gives the multi-thread
 // speed-up over one thread. The shared machine is noisy: each figure is the median of timed samples
-// and the note gives the samples' interquartile spread relative to the median.
+// and the note gives the samples' interquartile spread relative to the median. With --cold-weights the
+// cases whose B is a weight read a different copy of it each call, from memory as in a training step
+// (each weight is read once per pass there), not from the cache a repeated call leaves it in.
 using System.CommandLine;
 using System.Globalization;
 using SharpLM.Cli.Commands;
@@ -17,26 +19,31 @@ namespace SharpLM.Cli.Bench;
 internal static unsafe class GemmBench
 {
     /// <summary>One GEMM case: C(M, N) = op(A)·op(B) over depth K.</summary>
-    private sealed record Case(string Name, int M, int N, int K, bool TransA, bool TransB, bool Accumulate);
+    private sealed record Case(string Name, int M, int N, int K, bool TransA, bool TransB, bool Accumulate, bool Weight = false);
 
     private static readonly Case[] Squares = [.. new[] { 256, 512, 1024, 2048, 4096 }.Select(n => new Case($"{n}x{n}x{n}", n, n, n, false, false, false))];
 
-    // GPT-2 small (C = 768, 4C = 3072, V = 50304) over 256 tokens; names give M×N×K and the layout.
+    // GPT-2 small (C = 768, 4C = 3072, V = 50304) over 256 tokens; names give M×N×K and the layout. The
+    // weights are B: forward x·Wᵀ and backward dy·W for a Linear (out, in) weight (Llama's layout), forward
+    // x·W for a Conv1D (in, out) weight (GPT-2's c_attn, c_fc), and dyᵀ·x accumulating into the weight
+    // gradient; the LM head both ways. Weight = true marks the cases whose B is a weight (see --cold-weights).
     private static readonly Case[] Transformer =
     [
-        new("qkv_fwd_256x2304x768_nt", 256, 2304, 768, false, true, false),
-        new("mlp_proj_fwd_256x768x3072_nt", 256, 768, 3072, false, true, false),
-        new("lm_head_fwd_256x50304x768_nt", 256, 50304, 768, false, true, false),
-        new("qkv_bwd_dx_256x768x2304_nn", 256, 768, 2304, false, false, false),
+        new("qkv_fwd_256x2304x768_nt", 256, 2304, 768, false, true, false, Weight: true),
+        new("mlp_proj_fwd_256x768x3072_nt", 256, 768, 3072, false, true, false, Weight: true),
+        new("qkv_fwd_256x2304x768_nn", 256, 2304, 768, false, false, false, Weight: true),
+        new("mlp_fc_fwd_256x3072x768_nn", 256, 3072, 768, false, false, false, Weight: true),
+        new("lm_head_fwd_256x50304x768_nt", 256, 50304, 768, false, true, false, Weight: true),
+        new("qkv_bwd_dx_256x768x2304_nn", 256, 768, 2304, false, false, false, Weight: true),
         new("qkv_bwd_dw_2304x768x256_tn_acc", 2304, 768, 256, true, false, true),
-        new("lm_head_bwd_dx_256x768x50304_nn", 256, 768, 50304, false, false, false),
+        new("lm_head_bwd_dx_256x768x50304_nn", 256, 768, 50304, false, false, false, Weight: true),
         new("mlp_fc_bwd_dw_768x3072x256_tn_acc", 768, 3072, 256, true, false, true),
         new("lm_head_bwd_dw_50304x768x256_tn_acc", 50304, 768, 256, true, false, true),
-        // The pretraining bench's config b (6 layers, C = 384, 4C = 1536, B·T = 4096 tokens): 4096-row products
-        // and weight gradients reduced over K = 4096.
-        new("d6_qkv_fwd_4096x1152x384_nt", 4096, 1152, 384, false, true, false),
-        new("d6_mlp_proj_fwd_4096x384x1536_nt", 4096, 384, 1536, false, true, false),
-        new("d6_qkv_bwd_dx_4096x384x1152_nn", 4096, 384, 1152, false, false, false),
+        // The pretraining bench's config b (GPT-2 layout, 6 layers, C = 384, 4C = 1536, B·T = 4096 tokens):
+        // 4096-row products x·W and dy·Wᵀ, and weight gradients xᵀ·dy reduced over K = 4096.
+        new("d6_qkv_fwd_4096x1152x384_nn", 4096, 1152, 384, false, false, false, Weight: true),
+        new("d6_mlp_proj_fwd_4096x384x1536_nn", 4096, 384, 1536, false, false, false, Weight: true),
+        new("d6_qkv_bwd_dx_4096x384x1152_nt", 4096, 384, 1152, false, true, false, Weight: true),
         new("d6_qkv_bwd_dw_384x1152x4096_tn_acc", 384, 1152, 4096, true, false, true),
         new("d6_mlp_fc_bwd_dw_384x1536x4096_tn_acc", 384, 1536, 4096, true, false, true),
         new("d6_mlp_proj_bwd_dw_1536x384x4096_tn_acc", 1536, 384, 4096, true, false, true),
@@ -51,7 +58,8 @@ internal static unsafe class GemmBench
         threads.Description = "Worker threads; 0 (default) measures one thread and all cores.";
         var only = new Option<string?>("--only") { Description = "Run only cases whose name contains this text (e.g. 1024, lm_head, bwd)." };
         var max = new Option<int>("--max-size") { Description = "Largest square size to run (e.g. 2048 to skip 4096³).", DefaultValueFactory = _ => 4096 };
-        cmd.Options.Add(json); cmd.Options.Add(threads); cmd.Options.Add(only); cmd.Options.Add(max);
+        var cold = new Option<bool>("--cold-weights") { Description = "Cases whose B is a weight read it from memory, not the cache, as a training step does (each call takes the next of enough copies to fill 96 MB); case names get a _cold suffix." };
+        cmd.Options.Add(json); cmd.Options.Add(threads); cmd.Options.Add(only); cmd.Options.Add(max); cmd.Options.Add(cold);
         cmd.SetAction(pr => CliErrors.Run(() =>
         {
             int t = pr.GetValue(threads);
@@ -61,19 +69,23 @@ internal static unsafe class GemmBench
             var report = new BenchReport(pr.GetValue(json));
             string? o = pr.GetValue(only);
             foreach (var c in Squares.Where(c => c.M <= pr.GetValue(max)).Concat(Transformer))
-                if (o is null || c.Name.Contains(o, StringComparison.OrdinalIgnoreCase)) RunCase(report, c, counts);
+                if (o is null || c.Name.Contains(o, StringComparison.OrdinalIgnoreCase)) RunCase(report, c, counts, pr.GetValue(cold) && c.Weight);
             report.Flush("f32 GEMM");
             return 0;
         }));
         return cmd;
     }
 
-    private static void RunCase(BenchReport report, Case c, int[] counts)
+    private static void RunCase(BenchReport report, Case c, int[] counts, bool cold)
     {
         using var a = Filled((long)c.M * c.K, 1);
-        using var b = Filled((long)c.K * c.N, 2);
+        // Cold: enough copies of B that, taken in turn, each call finds its B evicted (96 MB, three times the L3).
+        long bFloats = (long)c.K * c.N;
+        var bs = new NativeBuffer[cold ? (int)Math.Max(1, (96L << 20) / (bFloats * 4)) : 1];
+        for (int q = 0; q < bs.Length; q++) bs[q] = Filled(bFloats, 2 + q);
+        string name = cold ? c.Name + "_cold" : c.Name;
         using var cc = Filled((long)c.M * c.N, 3);
-        float* pa = (float*)a.Pointer, pb = (float*)b.Pointer, pc = (float*)cc.Pointer;
+        float* pa = (float*)a.Pointer, pc = (float*)cc.Pointer;
         int lda = c.TransA ? c.M : c.K, ldb = c.TransB ? c.K : c.N;
         double flops = 2.0 * c.M * c.N * c.K;
         int prev = WorkerPool.Threads;
@@ -85,15 +97,25 @@ internal static unsafe class GemmBench
                 WorkerPool.Threads = t;
                 var (peak, _) = Clean(() => MachinePeak.FmaGflops(t), t, wantClean: 5);
                 WorkerPool.Threads = t;
-                var (median, note) = Sample(() => Gemm.Run(c.TransA, c.TransB, c.M, c.N, c.K, pa, lda, pb, ldb, pc, c.N, c.Accumulate), flops, t);
+                int turn = 0;
+                var (median, note) = Sample(() =>
+                {
+                    float* pb = (float*)bs[turn].Pointer;
+                    turn = turn + 1 == bs.Length ? 0 : turn + 1;
+                    Gemm.Run(c.TransA, c.TransB, c.M, c.N, c.K, pa, lda, pb, ldb, pc, c.N, c.Accumulate);
+                }, flops, t);
                 note += string.Create(CultureInfo.InvariantCulture, $" vs peak per-cpu-time {MachinePeak.FmaGflopsPerCpuSecond(t):0.0}");
-                report.Add(new BenchRow("gemm", c.Name, t, median, "GFLOP/s", $"fma_peak_{t}t", peak, note));
+                report.Add(new BenchRow("gemm", name, t, median, "GFLOP/s", $"fma_peak_{t}t", peak, note));
                 if (one is { } g1 && t > 1)
-                    report.Add(new BenchRow("gemm_scaling", c.Name, t, median, "GFLOP/s", "gemm_1t", g1, note));
+                    report.Add(new BenchRow("gemm_scaling", name, t, median, "GFLOP/s", "gemm_1t", g1, note));
                 if (t == 1) one = median;
             }
         }
-        finally { WorkerPool.Threads = prev; }
+        finally
+        {
+            WorkerPool.Threads = prev;
+            foreach (var q in bs) q.Dispose();
+        }
     }
 
     /// <summary>

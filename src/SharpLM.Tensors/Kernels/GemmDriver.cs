@@ -133,6 +133,9 @@ internal static unsafe class GemmDriver
     /// <summary>Largest shared pre-packed B (floats, 16 MB: half the L3): beyond it tasks pack their own B panels.</summary>
     private const long SharedBLimit = 4L << 20;
 
+    /// <summary>Floats of B packed per group when B is not transposed (128 KB: four 32-wide panels at KC = 256, in L2 beside the A block).</summary>
+    private const int BGroupFloats = 32 << 10;
+
     [ThreadStatic] private static NativeBuffer? _packA;
     [ThreadStatic] private static NativeBuffer? _packB;
     [ThreadStatic] private static NativeBuffer? _sharedB;
@@ -235,6 +238,13 @@ internal static unsafe class GemmDriver
         }
     }
 
+    /// <summary>Where the software prefetch of the next packed B group stands: rows of <see cref="Lines"/> cache lines from <see cref="Src"/>.</summary>
+    private struct SourcePrefetch
+    {
+        public byte* Src;
+        public int Rows, Lines, Row, Line, PerTile;
+    }
+
     private struct Body<TK, TA, TE> : IParallelBody where TK : struct, IGemmKernel where TA : struct, IGemmElem where TE : struct, IGemmElem
     {
         public bool TransA, TransB, Acc;
@@ -247,7 +257,14 @@ internal static unsafe class GemmDriver
         {
             int MR = TK.MR, NR = TK.NR, KC = TK.KC;
             float* pa = Buffer(ref _packA, (long)(TK.MC + MR) * KC); // panel ip of a slice at pa + (ip − ip0)·MR·kc
-            float* pb = SharedB == null ? Buffer(ref _packB, (long)KC * NR) : null;
+            // A B source that is not transposed (the weights of x·W, dY of the weight gradients) is packed a
+            // group of panels at a time, each source row read as one contiguous run (GemmPack.ColsPanels): panel
+            // by panel, 32 floats per row at a stride of N floats missed the prefetcher on weights coming from
+            // DRAM. A transposed B is packed per panel (its rows are contiguous along k already).
+            int group = SharedB == null && !TransB ? Math.Max(1, BGroupFloats / (KC * NR)) : 1;
+            float* pb = SharedB == null ? Buffer(ref _packB, (long)KC * NR * group) : null;
+            float* pbGroup = pb;
+            var pf = default(SourcePrefetch);
             float* edge = stackalloc float[16 * 64]; // one MR×NR tile for the right edge (MR ≤ 16, NR ≤ 64)
             for (int task = start; task < end; task++)
             {
@@ -273,13 +290,36 @@ internal static unsafe class GemmDriver
                         int j = jp * NR, cols = Math.Min(NR, N - j);
                         if (SharedB != null) pb = SharedB + (nint)p0 * NPanels * NR + (nint)jp * NR * kc;
                         else if (TransB) GemmPack.Rows<TE>(B + (j * Ldb + p0) * TE.Size, Ldb, cols, kc, pb, NR, TK.Wide);
-                        else GemmPack.Cols<TE>(B + (p0 * Ldb + j) * TE.Size, Ldb, cols, kc, pb, NR, TK.Wide);
+                        else
+                        {
+                            int g = (jp - jp0) % group;
+                            if (g == 0)
+                            {
+                                GemmPack.ColsPanels<TE>(B + (p0 * Ldb + j) * TE.Size, Ldb, Math.Min(N, Math.Min(jp1, jp + group) * NR) - j, kc, pbGroup, NR, TK.Wide);
+                                // While this group's tiles compute, bring the next group's source rows into the
+                                // cache (the next columns of this slice, or the first of the next slice), spread
+                                // evenly over the tiles: weights read once per step come from DRAM.
+                                int jn = jp + group, pn = p0;
+                                if (jn >= jp1) { jn = jp0; pn = p0 + KC; }
+                                pf = default;
+                                if (pn < K)
+                                {
+                                    pf.Src = B + (pn * Ldb + (nint)jn * NR) * TE.Size;
+                                    pf.Rows = Math.Min(KC, K - pn);
+                                    pf.Lines = (int)(((Math.Min(N, Math.Min(jp1, jn + group) * NR) - jn * NR) * TE.Size + 63) / 64) + 1;
+                                    int tiles = Math.Min(group, jp1 - jp) * (ip1 - ip0);
+                                    pf.PerTile = (pf.Rows * pf.Lines + tiles - 1) / tiles;
+                                }
+                            }
+                            pb = pbGroup + (nint)g * NR * kc;
+                        }
                         for (int ip = ip0; ip < ip1; ip++)
                         {
                             int i = ip * MR, rows = Math.Min(MR, M - i);
                             float* a = pa + (nint)(ip - ip0) * MR * kc;
                             float* c = C + i * Ldc + j;
                             if (ip + 1 < ip1) PrefetchTile(c + MR * Ldc, Math.Min(MR, M - i - MR), NR);
+                            if (pf.PerTile > 0) PrefetchSource(ref pf);
                             if (cols == NR) TK.Tile(rows, kc, a, pb, c, Ldc, load);
                             else EdgeTile(rows, cols, kc, a, pb, c, edge, load);
                         }
@@ -300,6 +340,20 @@ internal static unsafe class GemmDriver
             if (!Sse.IsSupported) return;
             for (int r = 0; r < rows; r++)
                 for (int j = 0; j < NR; j += 16) Sse.Prefetch0(c + r * Ldc + j);
+        }
+
+        /// <summary>Issues the next <see cref="SourcePrefetch.PerTile"/> line prefetches of the next B group, row by row.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private readonly void PrefetchSource(ref SourcePrefetch pf)
+        {
+            if (!Sse.IsSupported) { pf.PerTile = 0; return; }
+            nint rowBytes = Ldb * TE.Size;
+            for (int n = 0; n < pf.PerTile; n++)
+            {
+                if (pf.Row >= pf.Rows) { pf.PerTile = 0; return; }
+                Sse.Prefetch1(pf.Src + pf.Row * rowBytes + pf.Line * 64);
+                if (++pf.Line == pf.Lines) { pf.Line = 0; pf.Row++; }
+            }
         }
 
         /// <summary>A tile narrower than NR: run the full-width kernel on a scratch tile, copy the valid columns.</summary>

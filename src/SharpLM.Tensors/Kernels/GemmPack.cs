@@ -112,7 +112,7 @@ internal static unsafe class GemmPack
     /// are zero. Same result as <see cref="Cols{TE}"/> per panel, but each source row is read once, front to
     /// back: packing panel by panel reads W floats per row at a stride of ld (6 KB for a 1536-wide
     /// activation), which touches every row once per panel, defeats the prefetcher and, at strides that are
-    /// multiples of 2 KB, maps all rows to a few L1 sets. W ≤ 16.
+    /// multiples of 2 KB, maps all rows to a few L1 sets. W ≤ 16 or a multiple of 16 (the B panels).
     /// </summary>
     public static void ColsPanels<TE>(byte* src, nint ld, int rows, int kc, float* dst, int W, bool wide) where TE : struct, IGemmElem
     {
@@ -133,6 +133,26 @@ internal static unsafe class GemmPack
                 for (; q < loose; q++) Avx512F.MaskStore(d + q * stride, mask, TE.Load16(s + q * W * TE.Size));
                 for (; q < full; q++) Avx512F.MaskStore(d + q * stride, mask, Partial<TE>(s + q * W * TE.Size, W));
                 if (tail > 0) Avx512F.MaskStore(d + q * stride, mask, Partial<TE>(s + q * W * TE.Size, tail));
+            }
+            return;
+        }
+        if (wide && Avx512F.IsSupported && W % 16 == 0)
+        {
+            int vecs = W / 16, tail = rows - full * W;
+            for (int k = 0; k < kc; k++)
+            {
+                byte* s = src + (nint)k * ld * TE.Size;
+                float* d = dst + (nint)k * W;
+                int q = 0;
+                for (; q < full; q++)
+                    for (int v = 0; v < vecs; v++) TE.Load16(s + (q * W + v * 16) * TE.Size).Store(d + q * stride + v * 16);
+                if (tail > 0)
+                    for (int v = 0; v < vecs; v++)
+                    {
+                        int have = Math.Clamp(tail - v * 16, 0, 16);
+                        byte* sv = s + (q * W + v * 16) * TE.Size;
+                        (have == 16 ? TE.Load16(sv) : Partial<TE>(sv, have)).Store(d + q * stride + v * 16);
+                    }
             }
             return;
         }

@@ -19,6 +19,7 @@ public sealed unsafe class GemmTests
         { 14, 32, 16 }, { 13, 31, 17 }, { 29, 65, 300 }, { 255, 33, 7 }, { 33, 257, 64 },
         { 257, 255, 33 }, { 6, 16, 513 }, { 8, 48, 40 }, { 300, 70, 260 },
         { 600, 45, 520 }, // several row blocks and K slices: the shared packed B, edge panel included
+        { 20, 330, 600 }, // one row block: columns split, B packed in groups of panels across K slices
     };
 
     internal static readonly GemmIsa[] Isas = [GemmIsa.Portable, GemmIsa.Avx2, GemmIsa.Avx512];
