@@ -136,6 +136,9 @@ internal static unsafe class GemmDriver
     /// <summary>Floats of B packed per group when B is not transposed (128 KB: four 32-wide panels at KC = 256, in L2 beside the A block).</summary>
     private const int BGroupFloats = 32 << 10;
 
+    /// <summary>Largest packed A (floats, 832 KB of a 1 MB L2) kept for all K slices at once (see wholeK).</summary>
+    private const long WholeKFloats = 208L << 10;
+
     [ThreadStatic] private static NativeBuffer? _packA;
     [ThreadStatic] private static NativeBuffer? _packB;
     [ThreadStatic] private static NativeBuffer? _sharedB;
@@ -180,8 +183,15 @@ internal static unsafe class GemmDriver
                 WorkerPool.For(items, Math.Max(1, items / (4 * threads)), ref pack);
             }
         }
+        // One row block per task, B transposed, and the whole of the task's A (all K slices) fits the L2 budget:
+        // pack A once and run every K slice of a B panel before the next panel, so each C tile is finished
+        // while it is in L1 instead of being stored to and reloaded from memory once per slice (the LM head's
+        // 256×50304 logits over K = 768: 51 MB of C written once instead of written thrice and read twice).
+        int rowsPerBlock = (mPanels + mBlocks - 1) / mBlocks * MR;
+        bool wholeK = transB && sharedB == null && K > KC && (long)rowsPerBlock * K <= WholeKFloats;
         var body = new Body<TK, TA, TE>
         {
+            WholeK = wholeK,
             TransA = transA,
             TransB = transB,
             M = M,
@@ -247,7 +257,7 @@ internal static unsafe class GemmDriver
 
     private struct Body<TK, TA, TE> : IParallelBody where TK : struct, IGemmKernel where TA : struct, IGemmElem where TE : struct, IGemmElem
     {
-        public bool TransA, TransB, Acc;
+        public bool TransA, TransB, Acc, WholeK;
         public int M, N, K, MPanels, NPanels, MBlocks, NChunks;
         public nint Lda, Ldb, Ldc;
         public float* C, SharedB;
@@ -256,7 +266,8 @@ internal static unsafe class GemmDriver
         public readonly void Execute(int start, int end)
         {
             int MR = TK.MR, NR = TK.NR, KC = TK.KC;
-            float* pa = Buffer(ref _packA, (long)(TK.MC + MR) * KC); // panel ip of a slice at pa + (ip − ip0)·MR·kc
+            // panel ip of a slice at pa + (ip − ip0)·MR·kc; with WholeK, slice p0 at pa + p0·(ip1 − ip0)·MR
+            float* pa = Buffer(ref _packA, WholeK ? WholeKFloats + (long)MR * K : (long)(TK.MC + MR) * KC);
             // A B source that is not transposed (the weights of x·W, dY of the weight gradients) is packed a
             // group of panels at a time, each source row read as one contiguous run (GemmPack.ColsPanels): panel
             // by panel, 32 floats per row at a stride of N floats missed the prefetcher on weights coming from
@@ -273,6 +284,11 @@ internal static unsafe class GemmDriver
                 int ip0 = (int)((long)mb * MPanels / MBlocks), ip1 = (int)((long)(mb + 1) * MPanels / MBlocks);
                 int jp0 = (int)((long)nb * NPanels / NChunks), jp1 = (int)((long)(nb + 1) * NPanels / NChunks);
                 if (ip0 == ip1 || jp0 == jp1) continue;
+                if (WholeK)
+                {
+                    RunWholeK(ip0, ip1, jp0, jp1, pa, pb, edge);
+                    continue;
+                }
                 for (int p0 = 0; p0 < K; p0 += KC)
                 {
                     int kc = Math.Min(KC, K - p0);
@@ -323,6 +339,44 @@ internal static unsafe class GemmDriver
                             if (cols == NR) TK.Tile(rows, kc, a, pb, c, Ldc, load);
                             else EdgeTile(rows, cols, kc, a, pb, c, edge, load);
                         }
+                    }
+                }
+            }
+        }
+
+        /// <summary>Packs the task's A for every K slice, then finishes one B panel (all slices) at a time.</summary>
+        private readonly void RunWholeK(int ip0, int ip1, int jp0, int jp1, float* pa, float* pb, float* edge)
+        {
+            int MR = TK.MR, NR = TK.NR, KC = TK.KC, blockPanels = ip1 - ip0;
+            for (int p0 = 0; p0 < K; p0 += KC)
+            {
+                int kc = Math.Min(KC, K - p0);
+                float* slice = pa + (nint)p0 * blockPanels * MR;
+                if (TransA)
+                    GemmPack.ColsPanels<TA>(A + (p0 * Lda + ip0 * MR) * TA.Size, Lda, Math.Min(M, ip1 * MR) - ip0 * MR, kc, slice, MR, TK.Wide);
+                else
+                    for (int ip = ip0; ip < ip1; ip++)
+                    {
+                        int i = ip * MR, rows = Math.Min(MR, M - i);
+                        GemmPack.Rows<TA>(A + (i * Lda + p0) * TA.Size, Lda, rows, kc, slice + (nint)(ip - ip0) * MR * kc, MR, TK.Wide);
+                    }
+            }
+            for (int jp = jp0; jp < jp1; jp++)
+            {
+                int j = jp * NR, cols = Math.Min(NR, N - j);
+                for (int p0 = 0; p0 < K; p0 += KC)
+                {
+                    int kc = Math.Min(KC, K - p0);
+                    bool load = Acc || p0 > 0;
+                    GemmPack.Rows<TE>(B + (j * Ldb + p0) * TE.Size, Ldb, cols, kc, pb, NR, TK.Wide);
+                    float* slice = pa + (nint)p0 * blockPanels * MR;
+                    for (int ip = ip0; ip < ip1; ip++)
+                    {
+                        int i = ip * MR, rows = Math.Min(MR, M - i);
+                        float* c = C + i * Ldc + j;
+                        if (p0 == 0 && ip + 1 < ip1) PrefetchTile(c + MR * Ldc, Math.Min(MR, M - i - MR), NR);
+                        if (cols == NR) TK.Tile(rows, kc, slice + (nint)(ip - ip0) * MR * kc, pb, c, Ldc, load);
+                        else EdgeTile(rows, cols, kc, slice + (nint)(ip - ip0) * MR * kc, pb, c, edge, load);
                     }
                 }
             }
