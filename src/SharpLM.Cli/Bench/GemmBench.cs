@@ -35,6 +35,8 @@ internal static unsafe class GemmBench
         new("mlp_fc_fwd_256x3072x768_nn", 256, 3072, 768, false, false, false, Weight: true),
         new("lm_head_fwd_256x50304x768_nt", 256, 50304, 768, false, true, false, Weight: true),
         new("qkv_bwd_dx_256x768x2304_nn", 256, 768, 2304, false, false, false, Weight: true),
+        new("qkv_bwd_dx_256x768x2304_nt", 256, 768, 2304, false, true, false, Weight: true),
+        new("qkv_bwd_dw_768x2304x256_tn", 768, 2304, 256, true, false, false),
         new("qkv_bwd_dw_2304x768x256_tn_acc", 2304, 768, 256, true, false, true),
         new("lm_head_bwd_dx_256x768x50304_nn", 256, 768, 50304, false, false, false, Weight: true),
         new("mlp_fc_bwd_dw_768x3072x256_tn_acc", 768, 3072, 256, true, false, true),
