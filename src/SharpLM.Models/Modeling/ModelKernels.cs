@@ -392,6 +392,7 @@ internal static unsafe class ModelKernels
             int rows = Math.Min(chunkRows, BT - r0);
             if (Wbf16 != null) Gemm.RunBf16B(false, true, rows, V, C, h + (long)r0 * C, C, Wbf16, C, logits, V, false);
             else Gemm.Run(false, true, rows, V, C, h + (long)r0 * C, C, W, C, logits, V, false); // (rows, V)
+            StepProfile.Mark(StepPhase.LmHead);
             var body = new CeBody
             {
                 Logits = logits,
@@ -405,10 +406,12 @@ internal static unsafe class ModelKernels
             };
             WorkerPool.For(rows, 1, ref body);
             for (int r = 0; r < rows; r++) total += rowLoss[r];
+            StepProfile.Mark(StepPhase.CrossEntropy);
             if (!grads) continue;
             if (Wbf16 != null) Gemm.RunBf16B(false, false, rows, C, V, logits, V, Wbf16, C, dh + (long)r0 * C, C, false);
             else Gemm.Run(false, false, rows, C, V, logits, V, W, C, dh + (long)r0 * C, C, false); // dh (rows, C), written
             Gemm.Run(true, false, V, C, rows, logits, V, h + (long)r0 * C, C, dW, C, accumulateDW || r0 > 0);  // dW (V, C)
+            StepProfile.Mark(StepPhase.LmHead);
         }
         return (float)(total / count);
     }

@@ -23,8 +23,10 @@ public enum StepPhase
     Norms,
     /// <summary>GELU / SwiGLU, both directions.</summary>
     Activations,
-    /// <summary>LM head GEMMs and the fused cross-entropy, both directions.</summary>
+    /// <summary>LM head GEMMs (logits, and the input and weight gradients), both directions.</summary>
     LmHead,
+    /// <summary>Softmax cross-entropy over the logits and its gradient (with the soft-cap when set).</summary>
+    CrossEntropy,
     /// <summary>Mixture-of-experts routing, gather and scatter.</summary>
     Routing,
     /// <summary>Everything else: bias and residual initialisation, bias gradients, zeroing, RoPE.</summary>
