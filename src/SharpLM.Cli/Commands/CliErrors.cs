@@ -13,11 +13,19 @@ internal static class CliErrors
     public static int Run(Func<int> body)
     {
         try { return body(); }
-        catch (Exception e) when (e is UserFacingException or InvalidDataException or FileNotFoundException
-                                    or DirectoryNotFoundException or ArgumentException or FormatException)
+        catch (Exception e) when (UserFacing(e) is { } u)
         {
-            AnsiConsole.MarkupLine($"[red]error:[/] {Markup.Escape(e.Message)}");
+            AnsiConsole.MarkupLine($"[red]error:[/] {Markup.Escape(u.Message)}");
             return 1;
         }
     }
+
+    /// <summary>The user-facing error in <paramref name="e"/>, looking inside a parallel loop's AggregateException; null when there is none.</summary>
+    internal static Exception? UserFacing(Exception e) => e switch
+    {
+        UserFacingException or InvalidDataException or FileNotFoundException or DirectoryNotFoundException
+            or ArgumentException or FormatException => e,
+        AggregateException a when a.Flatten().InnerExceptions is [var inner] => UserFacing(inner),
+        _ => null,
+    };
 }

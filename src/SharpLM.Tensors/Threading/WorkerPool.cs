@@ -103,7 +103,9 @@ public static unsafe class WorkerPool
 
             var spin = new SpinWait();
             while (Volatile.Read(ref _running) != 0) spin.SpinOnce(-1);
-            if (_error is { } err) throw new AggregateException("a parallel loop body failed", err);
+            // The body's own exception, type and stack trace kept (a bad-input error naming its file stays
+            // that error for the caller, not an AggregateException around it).
+            if (_error is { } err) System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(err).Throw();
         }
         finally
         {

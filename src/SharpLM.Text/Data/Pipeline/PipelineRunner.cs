@@ -182,7 +182,7 @@ public sealed class PipelineRunner(IReadOnlyList<PipelineItem> items, PipelineRu
                     if (parallel)
                     {
                         var slots = alive;
-                        Parallel.For(0, slots.Count, po, k => RunGroup(filters, start, end, slots[k]));
+                        ParallelFor(slots.Count, po, k => RunGroup(filters, start, end, slots[k]));
                     }
                     else if (filters[start] is IBatchFilter bf) RunBatch(bf, alive, Threads);
                     else foreach (var sl in alive) RunGroup(filters, start, end, sl);
@@ -193,7 +193,7 @@ public sealed class PipelineRunner(IReadOnlyList<PipelineItem> items, PipelineRu
                     if (counter is not null)
                     {
                         var slots = alive;
-                        if (Threads > 1) Parallel.For(0, slots.Count, po, k => CountTokens(slots[k], n, counter));
+                        if (Threads > 1) ParallelFor(slots.Count, po, k => CountTokens(slots[k], n, counter));
                         else foreach (var sl in slots) CountTokens(sl, n, counter);
                         if (g == 0) foreach (var sl in slots) readTokens += sl.Tokens[0];
                     }
@@ -313,6 +313,17 @@ public sealed class PipelineRunner(IReadOnlyList<PipelineItem> items, PipelineRu
         {
             stop.Cancel(); // leaving early (an error in a step): stop the reader and wait, so its files are closed
             reader.Join();
+        }
+    }
+
+    // Parallel.For that rethrows a step's own exception (type, message, stack trace) instead of the
+    // AggregateException around it, so a step's bad-input error reaches the caller as that error.
+    private static void ParallelFor(int count, ParallelOptions po, Action<int> body)
+    {
+        try { Parallel.For(0, count, po, body); }
+        catch (AggregateException e) when (e.Flatten().InnerExceptions.Count > 0)
+        {
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(e.Flatten().InnerExceptions[0]).Throw();
         }
     }
 
