@@ -293,14 +293,7 @@ internal static unsafe class GemmDriver
                 {
                     int kc = Math.Min(KC, K - p0);
                     bool load = Acc || p0 > 0;
-                    if (TransA)
-                        GemmPack.ColsPanels<TA>(A + (p0 * Lda + ip0 * MR) * TA.Size, Lda, Math.Min(M, ip1 * MR) - ip0 * MR, kc, pa, MR, TK.Wide);
-                    else
-                        for (int ip = ip0; ip < ip1; ip++)
-                        {
-                            int i = ip * MR, rows = Math.Min(MR, M - i);
-                            GemmPack.Rows<TA>(A + (i * Lda + p0) * TA.Size, Lda, rows, kc, pa + (nint)(ip - ip0) * MR * kc, MR, TK.Wide);
-                        }
+                    PackA(ip0, ip1, p0, kc, pa);
                     for (int jp = jp0; jp < jp1; jp++)
                     {
                         int j = jp * NR, cols = Math.Min(NR, N - j);
@@ -344,6 +337,20 @@ internal static unsafe class GemmDriver
             }
         }
 
+        /// <summary>Packs rows [ip0·MR, ip1·MR) of A over k in [p0, p0 + kc) as MR-wide panels, panel ip at dst + (ip − ip0)·MR·kc.</summary>
+        private readonly void PackA(int ip0, int ip1, int p0, int kc, float* dst)
+        {
+            int MR = TK.MR;
+            if (TransA)
+                GemmPack.ColsPanels<TA>(A + (p0 * Lda + ip0 * MR) * TA.Size, Lda, Math.Min(M, ip1 * MR) - ip0 * MR, kc, dst, MR, TK.Wide);
+            else
+                for (int ip = ip0; ip < ip1; ip++)
+                {
+                    int i = ip * MR, rows = Math.Min(MR, M - i);
+                    GemmPack.Rows<TA>(A + (i * Lda + p0) * TA.Size, Lda, rows, kc, dst + (nint)(ip - ip0) * MR * kc, MR, TK.Wide);
+                }
+        }
+
         /// <summary>Packs the task's A for every K slice, then finishes one B panel (all slices) at a time.</summary>
         private readonly void RunWholeK(int ip0, int ip1, int jp0, int jp1, float* pa, float* pb, float* edge)
         {
@@ -351,15 +358,7 @@ internal static unsafe class GemmDriver
             for (int p0 = 0; p0 < K; p0 += KC)
             {
                 int kc = Math.Min(KC, K - p0);
-                float* slice = pa + (nint)p0 * blockPanels * MR;
-                if (TransA)
-                    GemmPack.ColsPanels<TA>(A + (p0 * Lda + ip0 * MR) * TA.Size, Lda, Math.Min(M, ip1 * MR) - ip0 * MR, kc, slice, MR, TK.Wide);
-                else
-                    for (int ip = ip0; ip < ip1; ip++)
-                    {
-                        int i = ip * MR, rows = Math.Min(MR, M - i);
-                        GemmPack.Rows<TA>(A + (i * Lda + p0) * TA.Size, Lda, rows, kc, slice + (nint)(ip - ip0) * MR * kc, MR, TK.Wide);
-                    }
+                PackA(ip0, ip1, p0, kc, pa + (nint)p0 * blockPanels * MR);
             }
             for (int jp = jp0; jp < jp1; jp++)
             {
