@@ -36,8 +36,13 @@ public static unsafe class WorkerPool
     private static delegate*<void*, int, int, void> _fn;
     private static void* _ctx;
     private static int _count, _grain, _chunks;
-    private static int _nextChunk, _running, _participants;
-    private static volatile int _generation;
+    private static int _nextChunk, _running;
+    // The published job: generation (high 32 bits) and participating workers (low 32), written in one store
+    // after every other job field, so a worker always reads a generation with its own participant count.
+    private static long _job;
+
+    private static int Generation(long job) => (int)(job >> 32);
+    private static int Participants(long job) => (int)job;
     private static Exception? _error;
 
     /// <summary>How many threads For uses, the caller included (default: one per core).</summary>
@@ -90,9 +95,8 @@ public static unsafe class WorkerPool
             _ctx = Unsafe.AsPointer(ref local);
             _count = count; _grain = grain; _chunks = chunks;
             _nextChunk = 0; _error = null;
-            _participants = degree - 1;
             Volatile.Write(ref _running, degree - 1);
-            _generation++;
+            Volatile.Write(ref _job, ((long)(Generation(_job) + 1) << 32) | (uint)(degree - 1));
             for (int i = 0; i < degree - 1; i++) _workers[i].Wake();
 
             bool was = _onWorker;
@@ -148,7 +152,7 @@ public static unsafe class WorkerPool
         public Worker(int index)
         {
             _index = index;
-            _seen = _generation;
+            _seen = Generation(Volatile.Read(ref _job));
             var t = new Thread(Loop) { IsBackground = true, Name = $"sharplm-worker-{index}" };
             t.Start();
         }
@@ -168,15 +172,15 @@ public static unsafe class WorkerPool
             {
                 long t0 = Stopwatch.GetTimestamp();
                 int spins = 0;
-                while (_generation == _seen)
+                while (Generation(Volatile.Read(ref _job)) == _seen)
                 {
                     if ((++spins & 63) == 0 && Stopwatch.GetTimestamp() - t0 > spinTicks)
                     {
-                        // A full fence, not a release store: the flag must be visible before _generation is read
+                        // A full fence, not a release store: the flag must be visible before the job is read
                         // again. With a plain store, x86 may let the read pass the store (store buffer), both sides
                         // miss each other's write, and the worker sleeps through a job the caller then waits on forever.
                         Interlocked.Exchange(ref _sleeping, 1);
-                        if (_generation != _seen)
+                        if (Generation(Volatile.Read(ref _job)) != _seen)
                         {
                             if (Interlocked.Exchange(ref _sleeping, 0) == 0) _signal.Wait(); // consume the wake already sent
                         }
@@ -185,8 +189,14 @@ public static unsafe class WorkerPool
                     }
                     Thread.SpinWait(8);
                 }
-                _seen = _generation;
-                if (_index >= _participants) continue; // a smaller job: not ours
+                // A wake can arrive late: the caller, descheduled between publishing a job and waking this
+                // worker, may wake it after it already ran that job and went back to sleep. Running "again"
+                // would decrement _running twice for one job, and a caller reading −1 waits forever (seen as
+                // a test process spinning on one core under heavy oversubscription). Only a new generation is work.
+                long job = Volatile.Read(ref _job);
+                if (Generation(job) == _seen) continue;
+                _seen = Generation(job);
+                if (_index >= Participants(job)) continue; // a smaller job: not ours
                 try { RunChunks(); }
                 catch (Exception e) { _error ??= e; }
                 Interlocked.Decrement(ref _running);

@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using SharpLM.Tensors.Threading;
 
 namespace SharpLM.Tensors.Tests.Core;
@@ -73,6 +74,39 @@ public sealed unsafe class WorkerPoolTests
         }
         for (int i = 0; i < 64; i++)
             for (int k = 0; k < 4; k++) Assert.Equal(k + 1, outp[i * 4 + k]);
+    }
+
+    [Fact]
+    public void ManyTinyJobsUnderOversubscriptionAllCompleteExactlyOnce()
+    {
+        // Busy threads beside the pool (more runnable threads than cores), so the caller and the workers are
+        // descheduled at arbitrary points between publishing, waking, running and finishing jobs — where late
+        // wakes once made a worker count a finished job twice and the caller wait forever.
+        using var stop = new CancellationTokenSource();
+        var burners = new Thread[2 * Environment.ProcessorCount];
+        for (int i = 0; i < burners.Length; i++)
+        {
+            burners[i] = new Thread(() => { while (!stop.IsCancellationRequested) Thread.SpinWait(1000); }) { IsBackground = true };
+            burners[i].Start();
+        }
+        var visits = new int[4];
+        long jobs = 0;
+        var run = new Thread(() =>
+        {
+            fixed (int* v = visits)
+            {
+                var body = new SquareBody { Out = (long*)Marshal.AllocHGlobal(4 * sizeof(long)), Visits = v };
+                var sw = System.Diagnostics.Stopwatch.StartNew();
+                while (sw.Elapsed.TotalSeconds < 1.5) { WorkerPool.For(4, 1, ref body); jobs++; }
+                Marshal.FreeHGlobal((nint)body.Out);
+            }
+        })
+        { IsBackground = true };
+        run.Start();
+        bool finished = run.Join(TimeSpan.FromSeconds(60));
+        stop.Cancel();
+        Assert.True(finished, $"a parallel loop never returned after {jobs} jobs");
+        foreach (int n in visits) Assert.Equal(jobs, n);
     }
 
     private struct ThrowingBody : IParallelBody
