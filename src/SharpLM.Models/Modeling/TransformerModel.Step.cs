@@ -202,11 +202,12 @@ public sealed unsafe partial class TransformerModel
 
     private ushort* Wb(long off) => _bf16 == null ? null : (ushort*)_bf16.Pointer + off;
 
-    // C (= or +=) op(A)·op(W) for the weight at offset w (its bf16 copy in bf16 mode).
-    private void MatW(bool transA, bool transB, int M, int N, int K, float* A, int lda, long w, int ldb, float* Cm, int ldc, bool acc)
+    // C (= or +=) op(A)·op(W) for the weight at offset w (its bf16 copy in bf16 mode); with a bias (N floats,
+    // not with acc), C = bias + op(A)·op(W), the chains starting from the bias inside the GEMM.
+    private void MatW(bool transA, bool transB, int M, int N, int K, float* A, int lda, long w, int ldb, float* Cm, int ldc, bool acc, float* bias = null)
     {
-        if (_bf16 != null) Gemm.RunBf16B(transA, transB, M, N, K, A, lda, Wb(w), ldb, Cm, ldc, acc);
-        else Gemm.Run(transA, transB, M, N, K, A, lda, W(w), ldb, Cm, ldc, acc);
+        if (_bf16 != null) Gemm.RunBf16B(transA, transB, M, N, K, A, lda, Wb(w), ldb, Cm, ldc, acc, bias);
+        else Gemm.Run(transA, transB, M, N, K, A, lda, W(w), ldb, Cm, ldc, acc, bias);
     }
 
     // y (BT, out) (= or +=) x (BT, in) · Wᵀ for a Linear weight W (out, in) at offset w.
@@ -233,8 +234,7 @@ public sealed unsafe partial class TransformerModel
         {
             if (_gpt2)
             {
-                ModelKernels.InitRows(a.Qkv, null, W(o.QkvB), BT, QW, QW); StepProfile.Mark(StepPhase.Other);
-                MatW(false, false, BT, QW, C, a.Ln1, C, o.QkvW, QW, a.Qkv, QW, true); // (BT, 3C)
+                MatW(false, false, BT, QW, C, a.Ln1, C, o.QkvW, QW, a.Qkv, QW, false, W(o.QkvB)); // (BT, 3C) = bias + ln1·W
             }
             else LinearW(a.Ln1, o.QW, a.Qkv, BT, QW, C, false);                          // (BT, C + 2KV)
             StepProfile.Mark(StepPhase.GemmForward);
@@ -247,8 +247,7 @@ public sealed unsafe partial class TransformerModel
                 for (int j = 0; j < 3; j++) // c_attn split by columns (ldb = 3C) into dense q, k, v
                 {
                     float* y = j == 0 ? a.QRaw : j == 1 ? a.KRaw : a.V;
-                    ModelKernels.InitRows(y, null, W(o.QkvB) + j * C, BT, C, C);
-                    MatW(false, false, BT, C, C, a.Ln1, C, o.QkvW + j * C, 3 * C, y, C, true);
+                    MatW(false, false, BT, C, C, a.Ln1, C, o.QkvW + j * C, 3 * C, y, C, false, W(o.QkvB) + j * C);
                 }
             }
             else
@@ -283,7 +282,6 @@ public sealed unsafe partial class TransformerModel
         else Norms.RmsNormForward(a.Ln2, a.Ln2Rstd, a.Res2, W(o.Ln2W), BT, C, eps, save ? a.Ln2B : null);
         StepProfile.Mark(StepPhase.Norms);
         ModelKernels.InitRows(a.Res3, a.Res2, _gpt2 ? W(o.DownB) : null, BT, C, C, save ? a.Res2B : null);
-        if (_gpt2) ModelKernels.InitRows(a.H1, null, W(o.FcB), BT, I, I);
         StepProfile.Mark(StepPhase.Other);
         if (_experts > 0)
         {
@@ -291,7 +289,7 @@ public sealed unsafe partial class TransformerModel
         }
         else if (_gpt2)
         {
-            MatW(false, false, BT, I, C, a.Ln2, C, o.FcW, I, a.H1, I, true); StepProfile.Mark(StepPhase.GemmForward); // (BT, I)
+            MatW(false, false, BT, I, C, a.Ln2, C, o.FcW, I, a.H1, I, false, W(o.FcB)); StepProfile.Mark(StepPhase.GemmForward); // (BT, I) = bias + ln2·W
             ModelKernels.GeluForward(a.H2, a.H1, BT, I, I, save ? a.H1B : null); StepProfile.Mark(StepPhase.Activations);
             MatW(false, false, BT, C, I, a.H2, I, o.DownW, C, a.Res3, C, true); StepProfile.Mark(StepPhase.GemmForward); // (BT, C)
         }

@@ -22,12 +22,14 @@ public static unsafe partial class Gemm
     /// C = op(A)·op(B) (or C += … when <paramref name="accumulate"/>). A is M×K (or K×M when
     /// <paramref name="transA"/>), B is K×N (or N×K when <paramref name="transB"/>), with row strides
     /// lda, ldb, ldc in elements. Runs on <see cref="Threading.WorkerPool"/>.
+    /// With <paramref name="bias"/> (N floats; not with <paramref name="accumulate"/>), C = bias + op(A)·op(B), each
+    /// chain starting from bias[j]: the bits of filling C's rows with the bias and accumulating, without that pass.
     /// </summary>
     public static void Run(bool transA, bool transB, int M, int N, int K,
-        float* A, int lda, float* B, int ldb, float* C, int ldc, bool accumulate)
-        => RunIsa(GemmDriver.Best, transA, transB, M, N, K, A, lda, B, ldb, C, ldc, accumulate);
+        float* A, int lda, float* B, int ldb, float* C, int ldc, bool accumulate, float* bias = null)
+        => RunIsa(GemmDriver.Best, transA, transB, M, N, K, A, lda, B, ldb, C, ldc, accumulate, bias);
 
-    /// <summary>Span overload of <see cref="Run(bool,bool,int,int,int,float*,int,float*,int,float*,int,bool)"/> for dense operands.</summary>
+    /// <summary>Span overload of <see cref="Run(bool,bool,int,int,int,float*,int,float*,int,float*,int,bool,float*)"/> for dense operands.</summary>
     public static void Run(bool transA, bool transB, int M, int N, int K,
         ReadOnlySpan<float> A, ReadOnlySpan<float> B, Span<float> C, bool accumulate = false)
     {
@@ -37,15 +39,16 @@ public static unsafe partial class Gemm
     }
 
     /// <summary>
-    /// As <see cref="Run(bool,bool,int,int,int,float*,int,float*,int,float*,int,bool)"/> with B stored as
+    /// As <see cref="Run(bool,bool,int,int,int,float*,int,float*,int,float*,int,bool,float*)"/> with B stored as
     /// bfloat16 (raw ushort bits), widened exactly to f32 while packing; A and C are f32. The usual layout is
     /// x·Wᵀ: <paramref name="transB"/> = true with B = W[N,K].
     /// </summary>
+    /// <remarks>A <paramref name="bias"/> works as in <see cref="Run(bool,bool,int,int,int,float*,int,float*,int,float*,int,bool,float*)"/>.</remarks>
     public static void RunBf16B(bool transA, bool transB, int M, int N, int K,
-        float* A, int lda, ushort* B, int ldb, float* C, int ldc, bool accumulate)
-        => RunBf16BIsa(GemmDriver.Best, transA, transB, M, N, K, A, lda, B, ldb, C, ldc, accumulate);
+        float* A, int lda, ushort* B, int ldb, float* C, int ldc, bool accumulate, float* bias = null)
+        => RunBf16BIsa(GemmDriver.Best, transA, transB, M, N, K, A, lda, B, ldb, C, ldc, accumulate, bias);
 
-    /// <summary>Span overload of <see cref="RunBf16B(bool,bool,int,int,int,float*,int,ushort*,int,float*,int,bool)"/> for dense operands.</summary>
+    /// <summary>Span overload of <see cref="RunBf16B(bool,bool,int,int,int,float*,int,ushort*,int,float*,int,bool,float*)"/> for dense operands.</summary>
     public static void RunBf16B(bool transA, bool transB, int M, int N, int K,
         ReadOnlySpan<float> A, ReadOnlySpan<ushort> B, Span<float> C, bool accumulate = false)
     {
@@ -55,7 +58,7 @@ public static unsafe partial class Gemm
     }
 
     /// <summary>
-    /// As <see cref="Run(bool,bool,int,int,int,float*,int,float*,int,float*,int,bool)"/> with A stored as
+    /// As <see cref="Run(bool,bool,int,int,int,float*,int,float*,int,float*,int,bool,float*)"/> with A stored as
     /// bfloat16 (raw ushort bits), widened exactly to f32 while packing; B and C are f32. The usual layout is
     /// a weight gradient dW += Xᵀ·dY over activations X saved in bf16: <paramref name="transA"/> = true.
     /// </summary>
@@ -80,17 +83,25 @@ public static unsafe partial class Gemm
     }
 
     internal static void RunIsa(GemmIsa isa, bool transA, bool transB, int M, int N, int K,
-        float* A, int lda, float* B, int ldb, float* C, int ldc, bool accumulate)
+        float* A, int lda, float* B, int ldb, float* C, int ldc, bool accumulate, float* bias = null)
     {
         CheckStrides(transA, transB, M, N, K, lda, ldb, ldc);
-        GemmDriver.Run(isa, false, transA, transB, M, N, K, A, lda, (byte*)B, ldb, C, ldc, accumulate);
+        CheckBias(accumulate, bias);
+        GemmDriver.Run(isa, false, transA, transB, M, N, K, A, lda, (byte*)B, ldb, C, ldc, accumulate, bias);
     }
 
     internal static void RunBf16BIsa(GemmIsa isa, bool transA, bool transB, int M, int N, int K,
-        float* A, int lda, ushort* B, int ldb, float* C, int ldc, bool accumulate)
+        float* A, int lda, ushort* B, int ldb, float* C, int ldc, bool accumulate, float* bias = null)
     {
         CheckStrides(transA, transB, M, N, K, lda, ldb, ldc);
-        GemmDriver.Run(isa, true, transA, transB, M, N, K, A, lda, (byte*)B, ldb, C, ldc, accumulate);
+        CheckBias(accumulate, bias);
+        GemmDriver.Run(isa, true, transA, transB, M, N, K, A, lda, (byte*)B, ldb, C, ldc, accumulate, bias);
+    }
+
+    private static void CheckBias(bool accumulate, float* bias)
+    {
+        if (accumulate && bias != null)
+            throw new ArgumentException("gemm: a bias starts C's chains, so it cannot be combined with accumulate (add it to C instead)");
     }
 
     /// <summary>The scalar reference: a triple loop accumulating in double. Slow; the oracle of the tests.</summary>

@@ -87,26 +87,31 @@ internal static unsafe class GemmDriver
         _ => true,
     };
 
-    /// <summary>Dispatches on ISA and B element type. B is float* (bf16 = false) or ushort*.</summary>
+    /// <summary>
+    /// Dispatches on ISA and B element type. B is float* (bf16 = false) or ushort*. A non-null
+    /// <paramref name="bias"/> (N floats, only without acc) starts every row's chains from it: C = bias + op(A)·op(B).
+    /// </summary>
     public static void Run(GemmIsa isa, bool bf16, bool transA, bool transB, int M, int N, int K,
-        float* A, nint lda, byte* B, nint ldb, float* C, nint ldc, bool acc)
+        float* A, nint lda, byte* B, nint ldb, float* C, nint ldc, bool acc, float* bias = null)
     {
         if (M <= 0 || N <= 0) return;
         if (K <= 0)
         {
             if (!acc)
-                for (int i = 0; i < M; i++) new Span<float>(C + i * ldc, N).Clear();
+                for (int i = 0; i < M; i++)
+                    if (bias != null) new ReadOnlySpan<float>(bias, N).CopyTo(new Span<float>(C + i * ldc, N));
+                    else new Span<float>(C + i * ldc, N).Clear();
             return;
         }
         byte* a = (byte*)A;
         switch (isa, bf16)
         {
-            case (GemmIsa.Avx512, false): Run<Avx512Kernel, F32Elem, F32Elem>(transA, transB, M, N, K, a, lda, B, ldb, C, ldc, acc); break;
-            case (GemmIsa.Avx512, true): Run<Avx512Kernel, F32Elem, Bf16Elem>(transA, transB, M, N, K, a, lda, B, ldb, C, ldc, acc); break;
-            case (GemmIsa.Avx2, false): Run<Avx2Kernel, F32Elem, F32Elem>(transA, transB, M, N, K, a, lda, B, ldb, C, ldc, acc); break;
-            case (GemmIsa.Avx2, true): Run<Avx2Kernel, F32Elem, Bf16Elem>(transA, transB, M, N, K, a, lda, B, ldb, C, ldc, acc); break;
-            case (_, false): Run<PortableKernel, F32Elem, F32Elem>(transA, transB, M, N, K, a, lda, B, ldb, C, ldc, acc); break;
-            default: Run<PortableKernel, F32Elem, Bf16Elem>(transA, transB, M, N, K, a, lda, B, ldb, C, ldc, acc); break;
+            case (GemmIsa.Avx512, false): Run<Avx512Kernel, F32Elem, F32Elem>(transA, transB, M, N, K, a, lda, B, ldb, C, ldc, acc, bias); break;
+            case (GemmIsa.Avx512, true): Run<Avx512Kernel, F32Elem, Bf16Elem>(transA, transB, M, N, K, a, lda, B, ldb, C, ldc, acc, bias); break;
+            case (GemmIsa.Avx2, false): Run<Avx2Kernel, F32Elem, F32Elem>(transA, transB, M, N, K, a, lda, B, ldb, C, ldc, acc, bias); break;
+            case (GemmIsa.Avx2, true): Run<Avx2Kernel, F32Elem, Bf16Elem>(transA, transB, M, N, K, a, lda, B, ldb, C, ldc, acc, bias); break;
+            case (_, false): Run<PortableKernel, F32Elem, F32Elem>(transA, transB, M, N, K, a, lda, B, ldb, C, ldc, acc, bias); break;
+            default: Run<PortableKernel, F32Elem, Bf16Elem>(transA, transB, M, N, K, a, lda, B, ldb, C, ldc, acc, bias); break;
         }
     }
 
@@ -144,7 +149,7 @@ internal static unsafe class GemmDriver
     [ThreadStatic] private static NativeBuffer? _sharedB;
 
     private static void Run<TK, TA, TE>(bool transA, bool transB, int M, int N, int K,
-        byte* A, nint lda, byte* B, nint ldb, float* C, nint ldc, bool acc)
+        byte* A, nint lda, byte* B, nint ldb, float* C, nint ldc, bool acc, float* bias = null)
         where TK : struct, IGemmKernel where TA : struct, IGemmElem where TE : struct, IGemmElem
     {
         int MR = TK.MR, NR = TK.NR, KC = TK.KC;
@@ -204,6 +209,7 @@ internal static unsafe class GemmDriver
             C = C,
             Ldc = ldc,
             Acc = acc,
+            Bias = acc ? null : bias,
             MPanels = mPanels,
             NPanels = nPanels,
             MBlocks = mBlocks,
@@ -260,7 +266,7 @@ internal static unsafe class GemmDriver
         public bool TransA, TransB, Acc, WholeK;
         public int M, N, K, MPanels, NPanels, MBlocks, NChunks;
         public nint Lda, Ldb, Ldc;
-        public float* C, SharedB;
+        public float* C, SharedB, Bias;
         public byte* A, B;
 
         public readonly void Execute(int start, int end)
@@ -329,8 +335,9 @@ internal static unsafe class GemmDriver
                             float* c = C + i * Ldc + j;
                             if (ip + 1 < ip1) PrefetchTile(c + MR * Ldc, Math.Min(MR, M - i - MR), NR);
                             if (pf.PerTile > 0) PrefetchSource(ref pf);
-                            if (cols == NR) TK.Tile(rows, kc, a, pb, c, Ldc, load);
-                            else EdgeTile(rows, cols, kc, a, pb, c, edge, load);
+                            bool ld = load || StartFromBias(c, rows, cols, j);
+                            if (cols == NR) TK.Tile(rows, kc, a, pb, c, Ldc, ld);
+                            else EdgeTile(rows, cols, kc, a, pb, c, edge, ld);
                         }
                     }
                 }
@@ -374,8 +381,9 @@ internal static unsafe class GemmDriver
                         int i = ip * MR, rows = Math.Min(MR, M - i);
                         float* c = C + i * Ldc + j;
                         if (p0 == 0 && ip + 1 < ip1) PrefetchTile(c + MR * Ldc, Math.Min(MR, M - i - MR), NR);
-                        if (cols == NR) TK.Tile(rows, kc, slice + (nint)(ip - ip0) * MR * kc, pb, c, Ldc, load);
-                        else EdgeTile(rows, cols, kc, slice + (nint)(ip - ip0) * MR * kc, pb, c, edge, load);
+                        bool ld = load || StartFromBias(c, rows, cols, j);
+                        if (cols == NR) TK.Tile(rows, kc, slice + (nint)(ip - ip0) * MR * kc, pb, c, Ldc, ld);
+                        else EdgeTile(rows, cols, kc, slice + (nint)(ip - ip0) * MR * kc, pb, c, edge, ld);
                     }
                 }
             }
@@ -407,6 +415,19 @@ internal static unsafe class GemmDriver
                 Sse.Prefetch1(pf.Src + pf.Row * rowBytes + pf.Line * 64);
                 if (++pf.Line == pf.Lines) { pf.Line = 0; pf.Row++; }
             }
+        }
+
+        /// <summary>
+        /// With a bias, writes it into the tile's C rows (columns j..j+cols) just before the tile's first slice, which
+        /// then loads them from L1: the chains start from the bias, the same bits as a C filled with it beforehand,
+        /// without a separate pass writing all of C to memory and reading it back. Returns whether it wrote.
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private readonly bool StartFromBias(float* c, int rows, int cols, int j)
+        {
+            if (Bias == null) return false;
+            for (int r = 0; r < rows; r++) new ReadOnlySpan<float>(Bias + j, cols).CopyTo(new Span<float>(c + r * Ldc, cols));
+            return true;
         }
 
         /// <summary>A tile narrower than NR: run the full-width kernel on a scratch tile, copy the valid columns.</summary>

@@ -91,6 +91,54 @@ public sealed unsafe class GemmTests
                 }
     }
 
+    [Theory]
+    [MemberData(nameof(Shapes))]
+    public void ABiasGivesTheBitsOfCFilledWithItThenAccumulated(int M, int N, int K)
+    {
+        var bias = Rand(N, 51 + N);
+        foreach (bool ta in new[] { false, true })
+            foreach (bool tb in new[] { false, true })
+            {
+                var A = Rand((long)M * K, 52 + M);
+                var B = Rand((long)K * N, 53 + K);
+                var Bb = new ushort[B.Length];
+                var wideB = new float[B.Length];
+                for (int i = 0; i < B.Length; i++) { Bb[i] = BFloat16.FromFloat(B[i]); wideB[i] = BFloat16.ToFloat(Bb[i]); }
+                // The oracle: C's rows set to the bias, then the chain accumulating onto them.
+                var chain = new float[(long)M * N]; var chainBf = new float[chain.Length];
+                for (int i = 0; i < M; i++) { bias.CopyTo(chain, i * N); bias.CopyTo(chainBf, i * N); }
+                Gemm.FmaChain(ta, tb, M, N, K, A, ta ? M : K, B, tb ? K : N, chain, N, true);
+                Gemm.FmaChain(ta, tb, M, N, K, A, ta ? M : K, wideB, tb ? K : N, chainBf, N, true);
+                foreach (var isa in Isas)
+                {
+                    if (!GemmDriver.Supported(isa)) continue;
+                    var c = Rand((long)M * N, 54); var cb = Rand((long)M * N, 55); // stale values must not leak in
+                    fixed (float* a = A) fixed (float* b = B) fixed (ushort* bb = Bb) fixed (float* cp = c) fixed (float* cbp = cb) fixed (float* bi = bias)
+                    {
+                        Gemm.RunIsa(isa, ta, tb, M, N, K, a, ta ? M : K, b, tb ? K : N, cp, N, false, bi);
+                        Gemm.RunBf16BIsa(isa, ta, tb, M, N, K, a, ta ? M : K, bb, tb ? K : N, cbp, N, false, bi);
+                    }
+                    AssertBitsEqual(chain, c, $"bias {isa} M={M} N={N} K={K} ta={ta} tb={tb}");
+                    AssertBitsEqual(chainBf, cb, $"bias bf16 B {isa} M={M} N={N} K={K} ta={ta} tb={tb}");
+                }
+            }
+    }
+
+    [Fact]
+    public void ABiasWithAccumulateIsRefusedAndAZeroDepthLeavesTheBias()
+    {
+        var C = new float[6];
+        var bias = new float[] { 1, 2, 3 };
+        fixed (float* c = C) fixed (float* bi = bias)
+        {
+            float* cp = c, bp = bi;
+            var e = Assert.Throws<ArgumentException>(() => Gemm.Run(false, false, 2, 3, 1, cp, 1, cp, 3, cp, 3, true, bp));
+            Assert.Contains("bias", e.Message);
+            Gemm.Run(false, false, 2, 3, 0, c, 1, c, 3, c, 3, false, bi);
+        }
+        Assert.Equal([1f, 2, 3, 1, 2, 3], C);
+    }
+
     [Fact]
     public void HandWorkedTwoByTwo()
     {
