@@ -24,7 +24,7 @@
 //
 // Determinism, and why any blocking or thread count gives the same bits: every C element is one
 // sequential FMA chain c ← fma(a[k], b[k], c) over k = 0..K-1, started from 0 (or from C when
-// accumulating). A KC slice boundary only stores c to C and reloads it — exact — so the result does
+// accumulating, or from bias[j] when a bias is given). A KC slice boundary only stores c to C and reloads it — exact — so the result does
 // not depend on KC, MC, the task split, the thread count or the ISA (all kernels use fused
 // multiply-add). The scalar twin Gemm.FmaChain computes exactly this and the tests compare bitwise.
 //
